@@ -136,9 +136,11 @@ def _read_idx(
     hasher: _Hasher | None = None,
     name: str | None = None,
 ) -> np.ndarray:
-    """`read_idx`, feeding every decompressed byte to `hasher` if given.
+    """`read_idx`, with hooks for kerasmnist's file cache.
 
-    `name` replaces the description of `source` in error messages.
+    `hasher` is fed every decompressed byte, header included, in order: for
+    gzip input, each block as a new `bytes` object. `name` replaces the
+    description of `source` in error messages.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         view = memoryview(source).cast("B")
@@ -181,7 +183,7 @@ def _read_stream(
         mapped = np.memmap(mmap_path, dtype=dtype.newbyteorder("="), mode="c",
                            offset=len(magic) + len(dims), shape=shape)
         return mapped.view(np.ndarray)
-    array = np.empty(shape, dtype=dtype.newbyteorder("="))
+    array = _allocate(shape, dtype, name)
     buffer = _byte_view(array)
     filled = _read_into(stream, buffer)
     if filled != payload:  # the file shrank while we read it
@@ -204,7 +206,7 @@ def _read_gzip(data: memoryview, name: str, hasher: _Hasher | None) -> np.ndarra
             f"header declares a payload of {payload} bytes (shape {shape}), but "
             f"{len(data)} bytes of gzip can hold at most {ceiling} bytes",
         )
-    array = np.empty(shape, dtype=dtype.newbyteorder("="))
+    array = _allocate(shape, dtype, name)
     filled = inflater.readinto(_byte_view(array))
     extra = inflater.drain()
     if filled != payload or extra:
@@ -380,6 +382,16 @@ def _read_into(stream: IO[bytes], buffer: memoryview) -> int:
             break
         filled += n
     return filled
+
+
+def _allocate(shape: tuple[int, ...], dtype: np.dtype, name: str) -> np.ndarray:
+    """An uninitialised native-order array for a payload already checked to fit."""
+    try:
+        return np.empty(shape, dtype=dtype.newbyteorder("="))
+    except ValueError:  # a zero dimension hides an overflowing product of the others
+        raise IdxFormatError(
+            name, f"expected dimensions NumPy can represent, found shape {shape}"
+        ) from None
 
 
 def _byte_view(array: np.ndarray) -> memoryview:

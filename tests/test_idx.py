@@ -231,6 +231,13 @@ def test_read_idx_rejects_enormous_header_before_allocating(compress):
     assert peak < 1 << 20
 
 
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
+def test_read_idx_rejects_empty_shape_numpy_cannot_represent(compress):
+    data = idx_bytes(0x08, (0, 2**32 - 1, 2**32 - 1, 2**32 - 1), b"")
+    with pytest.raises(IdxFormatError, match=r"found shape \(0, 4294967295"):
+        read_idx(gzip.compress(data) if compress else data)
+
+
 def test_read_idx_rejects_unsupported_source_type():
     with pytest.raises(InvalidArgumentError, match="Received: source of type int"):
         read_idx(42)  # type: ignore[arg-type]
