@@ -71,4 +71,9 @@ class DownloadError(KerasMnistError, OSError):
         self.filename = filename
         self.failures = list(failures)
         tried = "; ".join(f"{f.url}: {f.reason}" for f in self.failures)
-        super().__init__(f"Could not download {filename}: " + (tried or "no mirror is known"))
+        self.message = f"Could not download {filename}: " + (tried or "no mirror is known")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # OSError would format its first constructor arguments as errno and strerror.
+        return self.message
