@@ -282,7 +282,8 @@ class Dataset:
         if view == "raw":
             x = images
         elif view in ("flat", "image"):
-            shape = (len(images), -1) if view == "flat" else (*images.shape, 1)
+            flat = (len(images), int(np.prod(images.shape[1:])))
+            shape = flat if view == "flat" else (*images.shape, 1)
             x = images.reshape(shape).astype(np.float32)
             np.divide(x, 255.0, out=x)
         else:
@@ -408,7 +409,7 @@ def load_dataset(
     paths = next(filter(None, (_find_files(d, info) for d in searched)), None)
     if paths is None:
         paths = _download_missing(info, searched, data_dir, download, verify, progress)
-    arrays = {role: _load_verified(paths[role], info, role, verify) for role in ROLES}
+    arrays = {role: _load_verified(paths[role], info, role, verify)[0] for role in ROLES}
     _check_consistency(info, arrays, paths)
     train_idx, val_idx = split_indices(
         arrays["train_labels"], validation, stratify=stratify, seed=seed
@@ -479,7 +480,8 @@ def _download_missing(
         try:
             path, digests = fetch(
                 filename, info.mirrors, target, progress=progress,
-                check=lambda tmp, role=role: _verified_digests(tmp, info, role, verify),
+                check=lambda tmp, role=role: _load_verified(
+                    tmp, info, role, verify, remember=False)[1],
             )
         except DownloadError as error:
             if any(f.checksum for f in error.failures):
@@ -487,7 +489,7 @@ def _download_missing(
             raise _not_found(info, searched, str(error)) from None
         except OSError as error:  # the target directory cannot be created
             raise _not_found(info, searched, f"cannot write to {target}: {error}") from None
-        filecache.remember(path, digests)
+        filecache.remember_digests(path, digests)
         paths[role] = path
     return paths
 
@@ -506,20 +508,13 @@ def _not_found(info: DatasetInfo, searched: list[Path], why: str) -> DatasetNotF
     )
 
 
-def _verified_digests(
-    path: Path, info: DatasetInfo, role: str, verify: bool
-) -> filecache.FileDigests:
-    _, digests = filecache.load_idx_file(path)
+def _load_verified(
+    path: Path, info: DatasetInfo, role: str, verify: bool, *, remember: bool = True
+) -> tuple[np.ndarray, filecache.FileDigests]:
+    array, digests = filecache.load_idx_file(path, remember=remember)
     if verify:
         _verify(path, info, role, digests)
-    return digests
-
-
-def _load_verified(path: Path, info: DatasetInfo, role: str, verify: bool) -> np.ndarray:
-    array, digests = filecache.load_idx_file(path)
-    if verify:
-        _verify(path, info, role, digests)
-    return array
+    return array, digests
 
 
 def _verify(path: Path, info: DatasetInfo, role: str, digests: filecache.FileDigests) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 from kerasmnist.errors import IdxFormatError
 from kerasmnist.idx import _read_idx
 
-__all__ = ["FileDigests", "cache_dir", "load_idx_file", "remember"]
+__all__ = ["FileDigests", "cache_dir", "load_idx_file", "remember_digests"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -56,7 +56,7 @@ def cache_dir() -> Path:
 
     Example:
 
-    >>> cache_dir().name in ("kerasmnist",) or "KERASMNIST_CACHE_DIR" in os.environ
+    >>> (cache_dir() / "idx").parent == cache_dir()
     True
     """
     explicit = os.environ.get("KERASMNIST_CACHE_DIR")
@@ -66,7 +66,9 @@ def cache_dir() -> Path:
     return Path(base) / "kerasmnist"
 
 
-def load_idx_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, FileDigests]:
+def load_idx_file(
+    path: str | os.PathLike[str], *, remember: bool = True
+) -> tuple[np.ndarray, FileDigests]:
     """Reads an IDX file (raw or gzip) and returns it with its digests.
 
     The first read of a file hashes it while decoding and, for gzip, keeps a
@@ -75,6 +77,8 @@ def load_idx_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, FileDigests
 
     Args:
         path: The IDX file.
+        remember: Whether to record the digests for this path. `False` suits a
+            temporary file about to be renamed. Defaults to `True`.
 
     Returns:
         `(array, digests)`.
@@ -100,11 +104,12 @@ def load_idx_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, FileDigests
         content = hashlib.sha256()
         array = _read_idx(path, hasher=content)
         digests = FileDigests(content.hexdigest(), content.hexdigest())
-    remember(path, digests)
+    if remember:
+        remember_digests(path, digests)
     return array, digests
 
 
-def remember(path: str | os.PathLike[str], digests: FileDigests) -> None:
+def remember_digests(path: str | os.PathLike[str], digests: FileDigests) -> None:
     """Records the digests of `path` as it is now (best effort).
 
     Args:
@@ -210,7 +215,7 @@ class _CacheCopy:
             if self._out is not None:
                 try:
                     self._out.write(block)
-                except OSError:  # disk full: keep hashing, drop the copy
+                except (OSError, ValueError):  # disk full: keep hashing, drop the copy
                     self._out.close()
                     self._out = None
 

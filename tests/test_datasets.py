@@ -279,6 +279,13 @@ def test_arrays_gives_flat_image_raw_and_one_hot_views(tmp_path, toy_info):
     assert x is ds.x_test
 
 
+def test_arrays_of_an_empty_validation_split_keep_their_shapes(tmp_path, toy_info):
+    ds = load_dataset("toy", data_dir=tmp_path / "source", validation=0)
+    assert ds.arrays("validation")[0].shape == (0, 784)
+    assert ds.arrays("val", view="image")[0].shape == (0, 28, 28, 1)
+    assert ds.arrays("val", one_hot=True)[1].shape == (0, 3)
+
+
 def test_arrays_rejects_unknown_split_and_view(tmp_path, toy_info):
     ds = load_dataset("toy", data_dir=tmp_path / "source")
     with pytest.raises(InvalidArgumentError, match="Received: split='dev'"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from kerasmnist import ChecksumError, DatasetInfo, DatasetNotFoundError, load_da
 from kerasmnist import datasets
 from kerasmnist.download import fetch
 from kerasmnist.errors import DownloadError
+from kerasmnist.filecache import cache_dir
 from tests.helpers import make_toy_files
 
 
@@ -77,6 +79,8 @@ def test_download_fetches_verifies_and_is_not_repeated(tmp_path, remote):
         ds = load_dataset("toy_remote", data_dir=target, validation=0)
         assert sorted(requests) == sorted(f"/{name}" for name in digests)
     assert sorted(p.name for p in target.iterdir()) == sorted(digests)
+    memos = [json.loads(p.read_text()) for p in (cache_dir() / "digests").iterdir()]
+    assert sorted(m["path"] for m in memos) == sorted(str(target.resolve() / n) for n in digests)
     expected = load_dataset("toy_remote", data_dir=served, validation=0, download=False)
     np.testing.assert_array_equal(ds.x_train, expected.x_train)
     # The server is gone: a second load needs no network.
