@@ -477,12 +477,12 @@ def _download_missing(
         if present is not None:
             paths[role] = present
             continue
+
+        def check(tmp: Path, role: str = role) -> filecache.FileDigests:
+            return _load_verified(tmp, info, role, verify, remember=False)[1]
+
         try:
-            path, digests = fetch(
-                filename, info.mirrors, target, progress=progress,
-                check=lambda tmp, role=role: _load_verified(
-                    tmp, info, role, verify, remember=False)[1],
-            )
+            path, digests = fetch(filename, info.mirrors, target, check=check, progress=progress)
         except DownloadError as error:
             if any(f.checksum for f in error.failures):
                 raise ChecksumError(str(error)) from None

@@ -188,8 +188,9 @@ class _CacheCopy:
         self._worker.start()
         return self
 
-    def update(self, block: bytes) -> None:
-        self._blocks.put(block)
+    def update(self, block: bytes | memoryview) -> None:
+        # The worker reads the block later: a view might change by then, bytes cannot.
+        self._blocks.put(block if isinstance(block, bytes) else bytes(block))
 
     def __exit__(self, kind: object, *exc_info: object) -> None:
         self._blocks.put(None)
@@ -197,11 +198,11 @@ class _CacheCopy:
         self.sha256 = self._hasher.hexdigest()
         if self._tmp is None:
             return
-        written = self._out is not None
-        if written:
-            self._out.close()
+        out = self._out
+        if out is not None:
+            out.close()
         try:
-            if kind is None and written:
+            if kind is None and out is not None:
                 os.replace(self._tmp, _decompressed_path(self.sha256))
         except OSError:
             pass

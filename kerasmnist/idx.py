@@ -395,7 +395,7 @@ def _allocate(shape: tuple[int, ...], dtype: np.dtype, name: str) -> np.ndarray:
 
 
 def _byte_view(array: np.ndarray) -> memoryview:
-    return memoryview(array.reshape(-1).view(np.uint8))
+    return array.reshape(-1).view(np.uint8).data
 
 
 def _to_native(array: np.ndarray) -> np.ndarray:

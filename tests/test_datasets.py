@@ -17,13 +17,14 @@ from kerasmnist import (
     DatasetNotFoundError,
     InvalidArgumentError,
     dataset_names,
+    datasets,
+    filecache,
     get_dataset_info,
     load_dataset,
     read_idx,
     register_dataset,
     write_idx,
 )
-from kerasmnist import datasets, filecache
 from tests.helpers import make_toy_files
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -235,7 +236,8 @@ def test_image_and_label_counts_must_agree(tmp_path):
     directory = _unverified_toy(tmp_path)
     write_idx(directory / "train-labels-idx1-ubyte.gz", np.zeros(59, dtype=np.uint8))
     try:
-        with pytest.raises(DatasetError, match="found 60 images in .*train-images.* and 59 labels in .*train-labels"):
+        expected = "found 60 images in .*train-images.* and 59 labels in .*train-labels"
+        with pytest.raises(DatasetError, match=expected):
             load_dataset("toy_bad", data_dir=directory, verify=False)
     finally:
         datasets._REGISTRY.pop("toy_bad")

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerasmnist import ChecksumError, DatasetInfo, DatasetNotFoundError, load_dataset
-from kerasmnist import datasets
+from kerasmnist import ChecksumError, DatasetInfo, DatasetNotFoundError, datasets, load_dataset
 from kerasmnist.download import fetch
 from kerasmnist.errors import DownloadError
 from kerasmnist.filecache import cache_dir
@@ -111,7 +110,8 @@ def test_checksum_mismatch_raises_and_leaves_no_file_behind(tmp_path, remote):
 @pytest.mark.parametrize("failure", ["refused", "404", "500"])
 def test_a_failing_first_mirror_falls_through_to_the_next(tmp_path, remote, failure):
     served, digests = remote
-    with serve(served) as (good, requests), serve(served, status=int(failure) if failure != "refused" else None) as (bad, bad_requests):
+    status = None if failure == "refused" else int(failure)
+    with serve(served) as (good, requests), serve(served, status=status) as (bad, bad_requests):
         first = closed_port_url() if failure == "refused" else bad
         register((first, good), digests)
         ds = load_dataset("toy_remote", data_dir=tmp_path / "data", validation=0)
