@@ -18,6 +18,7 @@ __all__ = [
     "ChecksumError",
     "DatasetNotFoundError",
     "DownloadError",
+    "ParamBudgetExceeded",
 ]
 
 
@@ -77,3 +78,19 @@ class DownloadError(KerasMnistError, OSError):
     def __str__(self) -> str:
         # OSError would format its first constructor arguments as errno and strerror.
         return self.message
+
+
+class ParamBudgetExceeded(KerasMnistError, ValueError):
+    """A model has more weights than its parameter budget allows.
+
+    Attributes:
+        report: The `kerasmnist.budget.BudgetReport` of the check, with the
+            per-layer breakdown that the message also shows.
+    """
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+        super().__init__(
+            f"Model has {report.params:,} parameters, over the budget of "
+            f"{report.budget:,} by {report.params - report.budget:,}.\n{report.table()}"
+        )
