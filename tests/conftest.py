@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+
+# Quiet TensorFlow's start-up chatter before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,3 +55,14 @@ def toy_info(tmp_path: Path) -> Iterator[DatasetInfo]:
     register_dataset(info, overwrite=True)
     yield info
     datasets._REGISTRY.pop("toy", None)
+
+
+@pytest.fixture(scope="session")
+def sample_arrays():
+    """A small slice of the bundled MNIST sample: flat train and validation arrays."""
+    from kerasmnist import load_dataset
+
+    ds = load_dataset("mnist_sample", validation=0.2)
+    x, y = ds.arrays("train")
+    x_val, y_val = ds.arrays("validation")
+    return x[:512], y[:512], x_val[:128], y_val[:128]

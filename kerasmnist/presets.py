@@ -1,0 +1,192 @@
+"""Named fixed architectures: the classic MNIST models, ready to train.
+
+Every preset takes flat `(784,)` or image input (reshaping inside the model),
+ends in logits, and comes compiled with Adam, sparse categorical cross-entropy
+from logits and accuracy. Weight counts for 28x28 input and 10 classes:
+
+| name | architecture | weights |
+|---|---|---|
+| logistic_regression | dense | 7,850 |
+| avgpool5_dense | 5x5 average pool, dense | 260 |
+| conv2_maxpool9 | conv 2@5x5, 9x9 max pool, dense | 142 |
+| mlp_128 | 784-128-10 | 101,770 |
+| mlp_128_128 | 784-128-128-10 | 118,282 |
+| mlp_128_128_128 | 784-128-128-128-10 | 134,794 |
+| mlp_64_64 | 784-64-64-10 | 55,050 |
+| mlp_500_300 | 784-500-300-10 (LeCun's table) | 545,810 |
+| mlp_deep_thin | 784-(8 x 6)-10 | 6,730 |
+| cnn_small | conv 32@3x3, max pool, dense | 63,050 |
+| cnn_medium | conv 32, 64 @3x3, each max-pooled, dense | 50,186 |
+| cnn_large | conv 32, 64, 128, 256 @3x3, each max-pooled, dense | 398,090 |
+| lenet5 | pad 2, conv 6@5x5, avg pool, conv 16@5x5, avg pool, 120, 84, 10 | 61,706 |
+| keras_convnet | Keras's "simple MNIST convnet" | 34,826 |
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import keras
+from keras import layers
+
+from kerasmnist.errors import InvalidArgumentError
+
+__all__ = ["build", "describe", "names"]
+
+_Body = Callable[[keras.KerasTensor, int], keras.KerasTensor]
+
+
+def _dense_stack(*widths: int) -> _Body:
+    def body(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+        x = layers.Flatten()(x)
+        for units in widths:
+            x = layers.Dense(units, activation="relu")(x)
+        return layers.Dense(num_classes)(x)
+
+    return body
+
+
+def _conv_stack(*filters: int) -> _Body:
+    def body(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+        for f in filters:
+            x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+            x = layers.MaxPooling2D(2, padding="same")(x)
+        return layers.Dense(num_classes)(layers.Flatten()(x))
+
+    return body
+
+
+def _avgpool5_dense(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    x = layers.AveragePooling2D(5)(x)
+    return layers.Dense(num_classes)(layers.Flatten()(x))
+
+
+def _conv2_maxpool9(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    x = layers.Conv2D(2, 5, activation="relu")(x)
+    x = layers.MaxPooling2D(9)(x)
+    return layers.Dense(num_classes)(layers.Flatten()(x))
+
+
+def _lenet5(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    x = layers.ZeroPadding2D(2)(x)
+    x = layers.Conv2D(6, 5, activation="relu")(x)
+    x = layers.AveragePooling2D(2)(x)
+    x = layers.Conv2D(16, 5, activation="relu")(x)
+    x = layers.AveragePooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(120, activation="relu")(x)
+    x = layers.Dense(84, activation="relu")(x)
+    return layers.Dense(num_classes)(x)
+
+
+def _keras_convnet(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Dropout(0.5)(layers.Flatten()(x))
+    return layers.Dense(num_classes)(x)
+
+
+_PRESETS: dict[str, tuple[_Body, str]] = {
+    "logistic_regression": (_dense_stack(), "softmax regression: one dense layer"),
+    "avgpool5_dense": (_avgpool5_dense, "5x5 average pooling, then dense"),
+    "conv2_maxpool9": (_conv2_maxpool9, "2-filter 5x5 convolution, 9x9 max pooling, dense"),
+    "mlp_128": (_dense_stack(128), "784-128-10 MLP"),
+    "mlp_128_128": (_dense_stack(128, 128), "784-128-128-10 MLP"),
+    "mlp_128_128_128": (_dense_stack(128, 128, 128), "784-128-128-128-10 MLP"),
+    "mlp_64_64": (_dense_stack(64, 64), "784-64-64-10 MLP"),
+    "mlp_500_300": (_dense_stack(500, 300), "784-500-300-10 MLP from LeCun's table"),
+    "mlp_deep_thin": (_dense_stack(*[8] * 6), "deep, thin 784-(8 x 6)-10 MLP"),
+    "cnn_small": (_conv_stack(32), "one 32-filter 3x3 convolution, max pooling, dense"),
+    "cnn_medium": (_conv_stack(32, 64), "32- and 64-filter convolutions, each max-pooled"),
+    "cnn_large": (_conv_stack(32, 64, 128, 256), "four convolutions of 32 to 256 filters"),
+    "lenet5": (_lenet5, "LeNet-5 with ReLU: conv 6@5x5, avg pool, conv 16@5x5, 120-84-10"),
+    "keras_convnet": (_keras_convnet, 'the Keras "simple MNIST convnet" example'),
+}
+
+
+def names() -> list[str]:
+    """Returns the preset names, in the order of the table above.
+
+    Example:
+
+    >>> names()[:3]
+    ['logistic_regression', 'avgpool5_dense', 'conv2_maxpool9']
+    """
+    return list(_PRESETS)
+
+
+def describe(name: str) -> str:
+    """Returns a one-line description of a preset.
+
+    Example:
+
+    >>> describe("mlp_500_300")
+    "784-500-300-10 MLP from LeCun's table"
+    """
+    return _PRESETS[_checked(name)][1]
+
+
+def build(
+    name: str,
+    *,
+    input_shape: Sequence[int] = (784,),
+    num_classes: int = 10,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """Builds and compiles a preset.
+
+    Args:
+        name: One of `names()`.
+        input_shape: Shape of one example: flat `(784,)`, `(28, 28)` or
+            `(28, 28, 1)`. Defaults to `(784,)`.
+        num_classes: Number of classes. Defaults to `10`.
+        learning_rate: Adam's learning rate. Defaults to `1e-3`.
+
+    Returns:
+        A compiled Keras model giving logits.
+
+    Raises:
+        InvalidArgumentError: Unknown name or unusable input shape.
+
+    Example:
+
+    >>> build("avgpool5_dense").count_params()
+    260
+    """
+    body = _PRESETS[_checked(name)][0]
+    image_shape = _image_shape(tuple(input_shape))
+    inputs = keras.Input(tuple(input_shape))
+    x = inputs if tuple(input_shape) == image_shape else layers.Reshape(image_shape)(inputs)
+    model = keras.Model(inputs, body(x, num_classes), name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _checked(name: str) -> str:
+    if name not in _PRESETS:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `name`. Expected one of {names()}. "
+            f"Received: name={name!r}"
+        )
+    return name
+
+
+def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0] and shape[0] > 0:
+        side = math.isqrt(shape[0])
+        return side, side, 1
+    if len(shape) == 2:
+        return shape[0], shape[1], 1
+    if len(shape) == 3:
+        return shape[0], shape[1], shape[2]
+    raise InvalidArgumentError(
+        "Invalid value for argument `input_shape`. Expected a square number of "
+        f"pixels, (height, width) or (height, width, channels). Received: input_shape={shape}"
+    )

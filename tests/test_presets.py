@@ -1,0 +1,58 @@
+"""Tests of the named preset architectures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kerasmnist import InvalidArgumentError, presets
+from kerasmnist.budget import count_params
+
+EXPECTED = {
+    "logistic_regression": 7_850,
+    "avgpool5_dense": 260,
+    "conv2_maxpool9": 142,
+    "mlp_128": 101_770,
+    "mlp_128_128": 118_282,
+    "mlp_128_128_128": 134_794,
+    "mlp_64_64": 55_050,
+    "mlp_500_300": 545_810,
+    "mlp_deep_thin": 6_730,
+    "cnn_small": 63_050,
+    "cnn_medium": 50_186,
+    "cnn_large": 398_090,
+    "lenet5": 61_706,
+    "keras_convnet": 34_826,
+}
+
+
+def test_the_presets_are_exactly_the_documented_list():
+    assert presets.names() == list(EXPECTED)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_preset_has_its_exact_weight_count_and_trains_a_step(name, sample_arrays):
+    x, y, _, _ = sample_arrays
+    model = presets.build(name)
+    assert count_params(model) == EXPECTED[name]
+    assert model.output_shape == (None, 10)
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x[:64], y[:64], batch_size=64, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+@pytest.mark.parametrize("input_shape", [(28, 28), (28, 28, 1)])
+def test_presets_accept_image_input_with_the_same_count(input_shape):
+    assert presets.build("lenet5", input_shape=input_shape).count_params() == EXPECTED["lenet5"]
+
+
+def test_presets_follow_the_number_of_classes():
+    assert presets.build("logistic_regression", num_classes=3).count_params() == 784 * 3 + 3
+
+
+def test_unknown_preset_and_bad_input_shape_are_rejected():
+    with pytest.raises(InvalidArgumentError, match="Received: name='lenet'"):
+        presets.build("lenet")
+    with pytest.raises(InvalidArgumentError, match="Received: input_shape=\\(783,\\)"):
+        presets.build("cnn_small", input_shape=(783,))
