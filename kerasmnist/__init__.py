@@ -1,8 +1,14 @@
 """kerasmnist: Keras 3 components for the MNIST family of data sets.
 
 The data layer (`read_idx`, `write_idx`, `load_dataset`) imports neither Keras nor
-TensorFlow, so `import kerasmnist` stays fast.
+TensorFlow, so `import kerasmnist` stays fast; the model components load Keras on
+first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from kerasmnist.datasets import (
     Dataset,
@@ -20,12 +26,38 @@ from kerasmnist.errors import (
     IdxFormatError,
     InvalidArgumentError,
     KerasMnistError,
+    ParamBudgetExceeded,
 )
 from kerasmnist.idx import read_idx, write_idx
 
+if TYPE_CHECKING:
+    from kerasmnist import presets
+    from kerasmnist.budget import BudgetReport, ParamBudget, check_budget, count_params
+    from kerasmnist.hypermodels import (
+        CNNHyperModel,
+        MLPHyperModel,
+        TinyHyperModel,
+        build_hypermodel,
+    )
+
 __version__ = "0.1.0"
 
+# Names whose modules import Keras, loaded on first access.
+_LAZY = {
+    "BudgetReport": "kerasmnist.budget",
+    "CNNHyperModel": "kerasmnist.hypermodels",
+    "MLPHyperModel": "kerasmnist.hypermodels",
+    "ParamBudget": "kerasmnist.budget",
+    "TinyHyperModel": "kerasmnist.hypermodels",
+    "build_hypermodel": "kerasmnist.hypermodels",
+    "check_budget": "kerasmnist.budget",
+    "count_params": "kerasmnist.budget",
+    "presets": "kerasmnist.presets",
+}
+
 __all__ = [
+    "BudgetReport",
+    "CNNHyperModel",
     "ChecksumError",
     "Dataset",
     "DatasetError",
@@ -35,11 +67,32 @@ __all__ = [
     "IdxFormatError",
     "InvalidArgumentError",
     "KerasMnistError",
+    "MLPHyperModel",
+    "ParamBudget",
+    "ParamBudgetExceeded",
+    "TinyHyperModel",
     "__version__",
+    "build_hypermodel",
+    "check_budget",
+    "count_params",
     "dataset_names",
     "get_dataset_info",
     "load_dataset",
+    "presets",
     "read_idx",
     "register_dataset",
     "write_idx",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kerasmnist' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__ == f"kerasmnist.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -84,6 +84,7 @@ class DatasetInfo:
         description: One line for listings.
         license: Licence and attribution of the data.
         bundled_dir: For data shipped inside the package, its directory.
+        image_shape: `(height, width)` of one image. Defaults to `(28, 28)`.
     """
 
     name: str
@@ -95,6 +96,7 @@ class DatasetInfo:
     description: str = ""
     license: str = ""
     bundled_dir: Path | None = None
+    image_shape: tuple[int, int] = (28, 28)
 
     @property
     def num_classes(self) -> int:
@@ -563,6 +565,11 @@ def _check_consistency(
                 f"found dtype {labels.dtype}"
                 + (f" and values {labels.min()}..{labels.max()}" if len(labels) else "")
             )
+    if arrays["train_images"].shape[1:] != tuple(info.image_shape):
+        raise DatasetError(
+            f"Expected images of shape {tuple(info.image_shape)} for {info.name!r}, found "
+            f"{arrays['train_images'].shape[1:]} in {paths['train_images']}"
+        )
     if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
         raise DatasetError(
             f"Expected train and test images of one shape, found "

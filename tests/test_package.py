@@ -12,7 +12,11 @@ import pytest
 import kerasmnist
 from kerasmnist import datasets
 
-MODULES = ["kerasmnist.idx", "kerasmnist.splits", "kerasmnist.datasets", "kerasmnist.filecache"]
+MODULES = [
+    "kerasmnist.idx", "kerasmnist.splits", "kerasmnist.datasets", "kerasmnist.filecache",
+    "kerasmnist.budget", "kerasmnist.presets", "kerasmnist.hypermodels",
+    "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn", "kerasmnist.hypermodels.tiny",
+]
 
 
 def test_import_stays_light_without_keras_tensorflow_or_textual():
@@ -30,12 +34,23 @@ def test_every_exported_name_exists_and_is_documented():
             assert obj.__doc__, name
 
 
+def test_model_components_load_lazily_from_the_top_level():
+    code = ("import sys, kerasmnist; assert 'keras' not in sys.modules; "
+            "kerasmnist.build_hypermodel; kerasmnist.presets.names(); print('keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    assert {"build_hypermodel", "presets", "count_params"} <= set(dir(kerasmnist))
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        kerasmnist.nonexistent  # noqa: B018
+
+
 def test_errors_subclass_the_builtins_callers_catch():
     assert issubclass(kerasmnist.IdxFormatError, ValueError)
     assert issubclass(kerasmnist.DatasetNotFoundError, FileNotFoundError)
     assert issubclass(kerasmnist.ChecksumError, ValueError)
     assert issubclass(kerasmnist.InvalidArgumentError, ValueError)
     assert issubclass(kerasmnist.DownloadError, OSError)
+    assert issubclass(kerasmnist.ParamBudgetExceeded, ValueError)
 
 
 @pytest.mark.parametrize("module_name", MODULES)

@@ -1,0 +1,172 @@
+"""What kerasmnist's hypermodels share: fixed settings, optimizer, budget, fit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import keras
+import keras_tuner as kt
+
+from kerasmnist.budget import BudgetReport, LayerParams, ParamBudget
+from kerasmnist.errors import InvalidArgumentError, ParamBudgetExceeded
+from kerasmnist.hypermodels.space import Choice, Float, Spec, declare, validate_overrides
+
+__all__ = ["MnistHyperModel", "OverBudgetTrial", "optimizer_space"]
+
+
+class OverBudgetTrial(ParamBudgetExceeded, kt.errors.FailedTrialError):
+    """A configuration over its parameter budget, rejected before training.
+
+    Being a `keras_tuner.errors.FailedTrialError`, it makes a tuner record the
+    trial as failed and go on; being a `ParamBudgetExceeded`, it carries the
+    per-layer report.
+    """
+
+
+def optimizer_space(learning_rate: float = 1e-3, batch_size: int = 128) -> dict[str, Spec]:
+    """The optimizer and batch-size entries every hypermodel shares."""
+    return {
+        "optimizer": Choice(("adam", "sgd", "rmsprop"), default="adam",
+                            doc="sgd uses Nesterov momentum"),
+        "learning_rate": Float(1e-4, 1e-1, default=learning_rate, sampling="log"),
+        "momentum": Float(0.5, 0.99, default=0.9, doc="only with optimizer=sgd"),
+        "batch_size": Choice((16, 32, 64, 128, 256), default=batch_size,
+                             doc="tuned in fit(); a batch_size given to search() wins"),
+    }
+
+
+class MnistHyperModel(kt.HyperModel):
+    """Base class: validates fixed settings at construction, compiles, fits.
+
+    Subclasses set `SPACE` and implement `build(hp)`, declaring entries with
+    `self.hp(hp, name, index)` where they are used.
+
+    Args:
+        input_shape: Shape of one example as the model will be fed: flat
+            `(784,)`, `(28, 28)` or `(28, 28, 1)`. Defaults to `(784,)`, the
+            shape of `Dataset.arrays()`'s default view.
+        num_classes: Number of classes. Defaults to `10`.
+        overrides: Search-space overrides by name (see
+            `kerasmnist.hypermodels.space`). Defaults to `None`.
+        max_params: Parameter budget; a configuration over it is never trained.
+            Defaults to `None` (no budget).
+        name: Name of the hypermodel. Defaults to the class's.
+        tunable: Whether the hyperparameters may be tuned. Defaults to `True`.
+    """
+
+    SPACE: ClassVar[Mapping[str, Spec]] = {}
+    NEEDS_IMAGE: ClassVar[bool] = True
+    """Whether the network sees its input as an image (checked at construction)."""
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (784,),
+        num_classes: int = 10,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        max_params: int | None = None,
+        name: str | None = None,
+        tunable: bool = True,
+    ) -> None:
+        super().__init__(name=name, tunable=tunable)
+        self.input_shape = _checked_input_shape(input_shape)
+        if self.NEEDS_IMAGE:
+            self.image_shape  # noqa: B018 - raises now for a flat size that is no square
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise InvalidArgumentError(
+                "Invalid value for argument `num_classes`. Expected an integer >= 2. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        self.num_classes = num_classes
+        self.overrides = validate_overrides(self.SPACE, dict(overrides or {}))
+        self.budget = ParamBudget(max_params) if max_params is not None else None
+        self.rejected = 0
+        """Configurations rejected for exceeding the budget, never trained."""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """The `(height, width, channels)` the input is reshaped to."""
+        shape = self.input_shape
+        if len(shape) == 1:
+            side = math.isqrt(shape[0])
+            if side * side != shape[0]:
+                raise InvalidArgumentError(
+                    "Invalid value for argument `input_shape`. Expected a flat size that "
+                    "is a square number of pixels, or an image shape. Received: "
+                    f"input_shape={shape}"
+                )
+            return side, side, 1
+        return (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+
+    def hp(self, hp: kt.HyperParameters, name: str, index: int | None = None) -> Any:
+        """Declares entry `name` of the space (layer `index`) and returns its value."""
+        return declare(hp, self.SPACE, self.overrides, name, index)
+
+    def image_input(self) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+        """The model input and the same data as an image `(h, w, c)`."""
+        inputs = keras.Input(self.input_shape)
+        if self.input_shape == self.image_shape:
+            return inputs, inputs
+        return inputs, keras.layers.Reshape(self.image_shape)(inputs)
+
+    def compile(self, hp: kt.HyperParameters, model: keras.Model) -> keras.Model:
+        """Compiles with the tuned optimizer: logits, sparse cross-entropy, accuracy."""
+        optimizer = self.hp(hp, "optimizer")
+        learning_rate = self.hp(hp, "learning_rate")
+        if optimizer == "sgd":
+            momentum = self.hp(hp, "momentum")
+            opt = keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True)
+        elif optimizer == "rmsprop":
+            opt = keras.optimizers.RMSprop(learning_rate)
+        else:
+            opt = keras.optimizers.Adam(learning_rate)
+        model.compile(
+            optimizer=opt,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        return model
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        """Trains with the tuned batch size, after checking the budget."""
+        if self.budget is not None:
+            self.reject_if_over(self.budget.check(model))
+        if "batch_size" not in kwargs:
+            kwargs["batch_size"] = self.hp(hp, "batch_size")
+        return model.fit(*args, **kwargs)
+
+    def reject_if_over(self, report: BudgetReport) -> None:
+        """Counts and raises `OverBudgetTrial` for a report over budget."""
+        if not report.within_budget:
+            self.rejected += 1
+            raise OverBudgetTrial(report)
+
+    def predicted_report(self, layers: Sequence[LayerParams]) -> BudgetReport:
+        """A budget report from weight counts predicted before building."""
+        if self.budget is None:
+            raise InvalidArgumentError("predicted_report needs a hypermodel with max_params")
+        params = sum(layer.total for layer in layers)
+        return BudgetReport(params, self.budget.max_params, params <= self.budget.max_params,
+                            False, tuple(layers))
+
+    def __repr__(self) -> str:
+        budget = f", max_params={self.budget.max_params}" if self.budget else ""
+        return (f"{type(self).__name__}(input_shape={self.input_shape}, "
+                f"num_classes={self.num_classes}{budget})")
+
+
+def _checked_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in input_shape)
+        ok = not isinstance(input_shape, str) and 1 <= len(shape) <= 3 and min(shape) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidArgumentError(
+            "Invalid value for argument `input_shape`. Expected 1 to 3 positive sizes, "
+            f"e.g. (784,) or (28, 28, 1). Received: input_shape={input_shape!r}"
+        )
+    return shape
+

@@ -1,0 +1,110 @@
+"""The convolutional network hypermodel."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import keras
+import keras_tuner as kt
+from keras import layers
+
+from kerasmnist.hypermodels.base import MnistHyperModel, optimizer_space
+from kerasmnist.hypermodels.space import Boolean, Choice, Float, Int, Spec
+
+__all__ = ["CNNHyperModel"]
+
+
+class CNNHyperModel(MnistHyperModel):
+    """A search space of convolutional networks for MNIST-like data.
+
+    Each block is Conv2D ('same' padding) -> (BatchNormalization) -> activation
+    -> (pooling, 2x2 'same') -> (Dropout); the head flattens or averages
+    globally, then an optional dense layer, then the logits. Flat input is
+    reshaped to an image inside the model.
+
+    The space (per-block entries are declared as `filters_0`, `filters_1`, ...):
+
+    | hyperparameter | values | default |
+    |---|---|---|
+    | conv_blocks | 1..4 | 2 |
+    | filters_i | 16, 32, 64, 128, 256 | 32, 64, 128, 256 by block |
+    | kernel_size | 3, 5 | 3 |
+    | strides | 1, 2 | 1 |
+    | pooling | max, average, none | max |
+    | batch_norm | True, False | False |
+    | activation | relu, leaky_relu, elu | relu |
+    | kernel_initializer | glorot_uniform, he_normal, he_uniform | he_normal |
+    | dropout | 0.0..0.5 step 0.05 | 0.25 |
+    | head | flatten, global_average | flatten |
+    | dense_units | 0 (none), 64, 128, 256, 512 | 128 |
+    | optimizer | adam, sgd (Nesterov), rmsprop | adam |
+    | learning_rate | 1e-4..1e-1, log | 1e-3 |
+    | momentum | 0.5..0.99 (sgd only) | 0.9 |
+    | batch_size | 16, 32, 64, 128, 256 (in `fit`) | 128 |
+
+    With `max_params`, the model is counted once built and, if over budget,
+    rejected before it is compiled or trained.
+
+    Args: see `MnistHyperModel`.
+
+    Example:
+
+    >>> import keras_tuner as kt
+    >>> model = CNNHyperModel(overrides={"conv_blocks": 1}).build(kt.HyperParameters())
+    >>> model.count_params()
+    804554
+    """
+
+    SPACE: ClassVar[dict[str, Spec]] = {
+        "conv_blocks": Int(1, 4, default=2),
+        "filters": Choice((16, 32, 64, 128, 256), default=(32, 64, 128, 256), per_layer=True),
+        "kernel_size": Choice((3, 5), default=3),
+        "strides": Choice((1, 2), default=1),
+        "pooling": Choice(("max", "average", "none"), default="max"),
+        "batch_norm": Boolean(False),
+        "activation": Choice(("relu", "leaky_relu", "elu"), default="relu"),
+        "kernel_initializer": Choice(("glorot_uniform", "he_normal", "he_uniform"),
+                                     default="he_normal"),
+        "dropout": Float(0.0, 0.5, default=0.25, step=0.05, doc="after each block and the dense layer"),
+        "head": Choice(("flatten", "global_average"), default="flatten"),
+        "dense_units": Choice((0, 64, 128, 256, 512), default=128, doc="0: no dense layer"),
+        **optimizer_space(),
+    }
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        inputs, x = self.image_input()
+        kernel_size = self.hp(hp, "kernel_size")
+        strides = self.hp(hp, "strides")
+        pooling = self.hp(hp, "pooling")
+        batch_norm = self.hp(hp, "batch_norm")
+        activation = self.hp(hp, "activation")
+        initializer = self.hp(hp, "kernel_initializer")
+        dropout = self.hp(hp, "dropout")
+        for i in range(self.hp(hp, "conv_blocks")):
+            x = layers.Conv2D(self.hp(hp, "filters", i), kernel_size, strides=strides,
+                              padding="same", use_bias=not batch_norm,
+                              kernel_initializer=initializer, name=f"conv_{i}")(x)
+            if batch_norm:
+                x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = layers.Activation(activation, name=f"{activation}_{i}")(x)
+            if pooling == "max":
+                x = layers.MaxPooling2D(2, padding="same", name=f"max_pool_{i}")(x)
+            elif pooling == "average":
+                x = layers.AveragePooling2D(2, padding="same", name=f"average_pool_{i}")(x)
+            if dropout:
+                x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
+        if self.hp(hp, "head") == "flatten":
+            x = layers.Flatten(name="flatten")(x)
+        else:
+            x = layers.GlobalAveragePooling2D(name="global_average")(x)
+        dense_units = self.hp(hp, "dense_units")
+        if dense_units:
+            x = layers.Dense(dense_units, activation=activation, kernel_initializer=initializer,
+                             name="dense")(x)
+            if dropout:
+                x = layers.Dropout(dropout, name="dropout_dense")(x)
+        outputs = layers.Dense(self.num_classes, name="logits")(x)
+        model = keras.Model(inputs, outputs, name="cnn")
+        if self.budget is not None:
+            self.reject_if_over(self.budget.check(model))
+        return self.compile(hp, model)

@@ -1,0 +1,176 @@
+"""The tiny-model hypermodel, for parameter-budget challenges."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import keras
+import keras_tuner as kt
+from keras import layers
+
+from kerasmnist.budget import LayerParams
+from kerasmnist.hypermodels.base import MnistHyperModel, optimizer_space
+from kerasmnist.hypermodels.space import Boolean, Choice, Int, Spec
+
+__all__ = ["TinyHyperModel", "TinyArchitecture"]
+
+
+@dataclass(frozen=True)
+class TinyArchitecture:
+    """A concrete tiny network: what `TinyHyperModel.build` builds.
+
+    Attributes:
+        input_pool: Average-pooling size applied to the input first (1: none).
+        filters: Filters of each convolution, in order.
+        kernel_size: Convolution kernel size.
+        separable: Whether convolutions are depthwise-separable.
+        pool_size: Max-pooling size after each convolution (1: none).
+        head: "flatten", "global_average" or "global_max".
+        dense_units: Width of the hidden dense layer (0: none).
+    """
+
+    input_pool: int
+    filters: tuple[int, ...]
+    kernel_size: int
+    separable: bool
+    pool_size: int
+    head: str
+    dense_units: int
+
+    def shrunk(self) -> TinyArchitecture | None:
+        """The next smaller architecture: the widest layer halved, or None."""
+        widths = [*self.filters, self.dense_units]
+        widest = max(range(len(widths)), key=lambda i: (widths[i], i))
+        if widths[widest] <= 1 and self.dense_units == 0:
+            return None
+        if widest == len(self.filters):
+            return replace(self, dense_units=self.dense_units // 2)
+        filters = list(self.filters)
+        filters[widest] //= 2
+        return replace(self, filters=tuple(filters))
+
+
+class TinyHyperModel(MnistHyperModel):
+    """A search space of very small networks, for budgets of ~50 to 10,000 weights.
+
+    The network: optional average pooling of the input, 0 to 3 convolutions
+    (plain or separable, 'same' padding, each followed by max pooling), a
+    flatten or global pooling head, an optional dense layer, the logits.
+
+    With `max_params`, every model it builds is within budget: the weight count
+    is computed from the hyperparameters before building and, while it is over
+    budget, the widest layer (filters or dense units) is halved. The widths a
+    trial declares are thus upper bounds, turned into the model by a fixed rule,
+    so the same hyperparameters always build the same model. A configuration
+    that is over budget even at width 1 is rejected before training.
+
+    The space (per-layer entries are declared as `filters_0`, `filters_1`, ...):
+
+    | hyperparameter | values | default |
+    |---|---|---|
+    | input_pool | 1, 2, 3, 4 | 2 |
+    | conv_layers | 0..3 | 2 |
+    | filters_i | 1, 2, 4, 8, 16, 32 | 8, 16, 16 by layer |
+    | kernel_size | 3, 5 | 3 |
+    | separable | True, False | False |
+    | pool_size | 1, 2, 3 | 2 |
+    | head | flatten, global_average, global_max | global_average |
+    | dense_units | 0 (none), 4, 8, 16, 32 | 0 |
+    | optimizer | adam, sgd (Nesterov), rmsprop | adam |
+    | learning_rate | 1e-4..1e-1, log | 3e-3 |
+    | momentum | 0.5..0.99 (sgd only) | 0.9 |
+    | batch_size | 16, 32, 64, 128, 256 (in `fit`) | 128 |
+
+    Args: see `MnistHyperModel`.
+
+    Example:
+
+    >>> import keras_tuner as kt
+    >>> hm = TinyHyperModel(max_params=300)
+    >>> hm.build(kt.HyperParameters()).count_params() <= 300
+    True
+    """
+
+    SPACE: ClassVar[dict[str, Spec]] = {
+        "input_pool": Choice((1, 2, 3, 4), default=2, doc="average pooling of the input"),
+        "conv_layers": Int(0, 3, default=2),
+        "filters": Choice((1, 2, 4, 8, 16, 32), default=(8, 16, 16), per_layer=True),
+        "kernel_size": Choice((3, 5), default=3),
+        "separable": Boolean(False, doc="depthwise-separable convolutions"),
+        "pool_size": Choice((1, 2, 3), default=2, doc="max pooling after each convolution"),
+        "head": Choice(("flatten", "global_average", "global_max"), default="global_average"),
+        "dense_units": Choice((0, 4, 8, 16, 32), default=0, doc="0: no hidden dense layer"),
+        **optimizer_space(learning_rate=3e-3),
+    }
+
+    def architecture(self, hp: kt.HyperParameters) -> TinyArchitecture:
+        """Declares the architecture entries and returns the network to build.
+
+        Raises:
+            OverBudgetTrial: Over budget even with every width at 1.
+        """
+        arch = TinyArchitecture(
+            input_pool=self.hp(hp, "input_pool"),
+            filters=tuple(self.hp(hp, "filters", i) for i in range(self.hp(hp, "conv_layers"))),
+            kernel_size=self.hp(hp, "kernel_size"),
+            separable=self.hp(hp, "separable"),
+            pool_size=self.hp(hp, "pool_size"),
+            head=self.hp(hp, "head"),
+            dense_units=self.hp(hp, "dense_units"),
+        )
+        if self.budget is None:
+            return arch
+        while True:
+            report = self.predicted_report(self.predict_params(arch))
+            if report.within_budget:
+                return arch
+            smaller = arch.shrunk()
+            if smaller is None:
+                self.reject_if_over(report)
+            arch = smaller  # type: ignore[assignment]
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        arch = self.architecture(hp)
+        inputs, x = self.image_input()
+        if arch.input_pool > 1:
+            x = layers.AveragePooling2D(arch.input_pool, name="input_pool")(x)
+        for i, filters in enumerate(arch.filters):
+            conv = layers.SeparableConv2D if arch.separable else layers.Conv2D
+            x = conv(filters, arch.kernel_size, padding="same", activation="relu", name=f"conv_{i}")(x)
+            if arch.pool_size > 1:
+                x = layers.MaxPooling2D(arch.pool_size, padding="same", name=f"max_pool_{i}")(x)
+        if arch.head == "flatten":
+            x = layers.Flatten(name="flatten")(x)
+        elif arch.head == "global_average":
+            x = layers.GlobalAveragePooling2D(name="global_average")(x)
+        else:
+            x = layers.GlobalMaxPooling2D(name="global_max")(x)
+        if arch.dense_units:
+            x = layers.Dense(arch.dense_units, activation="relu", name="dense")(x)
+        outputs = layers.Dense(self.num_classes, name="logits")(x)
+        return self.compile(hp, keras.Model(inputs, outputs, name="tiny"))
+
+    def predict_params(self, arch: TinyArchitecture) -> list[LayerParams]:
+        """Per-layer weight counts of `arch`, computed without building it."""
+        height, width, channels = self.image_shape
+        if arch.input_pool > 1:
+            height, width = height // arch.input_pool, width // arch.input_pool
+        rows = []
+        k = arch.kernel_size
+        for i, filters in enumerate(arch.filters):
+            if arch.separable:
+                weights = k * k * channels + channels * filters + filters
+                rows.append(LayerParams(f"conv_{i}", "SeparableConv2D", weights, 0))
+            else:
+                rows.append(LayerParams(f"conv_{i}", "Conv2D", k * k * channels * filters + filters, 0))
+            channels = filters
+            if arch.pool_size > 1:
+                height, width = math.ceil(height / arch.pool_size), math.ceil(width / arch.pool_size)
+        features = channels * (height * width if arch.head == "flatten" else 1)
+        if arch.dense_units:
+            rows.append(LayerParams("dense", "Dense", features * arch.dense_units + arch.dense_units, 0))
+            features = arch.dense_units
+        rows.append(LayerParams("logits", "Dense", features * self.num_classes + self.num_classes, 0))
+        return rows

@@ -1,0 +1,312 @@
+"""Tests of the MLP, CNN and tiny hypermodels and build_hypermodel."""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from kerasmnist import InvalidArgumentError, build_hypermodel, load_dataset
+from kerasmnist.budget import count_params
+from kerasmnist.hypermodels import CNNHyperModel, MLPHyperModel, OverBudgetTrial, TinyHyperModel
+
+HYPERMODELS = [MLPHyperModel, CNNHyperModel, TinyHyperModel]
+
+# The space each model declares on a fresh HyperParameters, with its defaults.
+DEFAULTS = {
+    MLPHyperModel: {
+        "num_layers": 2, "units_0": 128, "units_1": 128, "batch_norm": False,
+        "activation": "relu", "kernel_initializer": "glorot_uniform",
+        "l1_0": 0.0, "l2_0": 0.0, "dropout_0": 0.2, "l1_1": 0.0, "l2_1": 0.0, "dropout_1": 0.2,
+        "optimizer": "adam", "learning_rate": 1e-3,
+    },
+    CNNHyperModel: {
+        "kernel_size": 3, "strides": 1, "pooling": "max", "batch_norm": False,
+        "activation": "relu", "kernel_initializer": "he_normal", "dropout": 0.25,
+        "conv_blocks": 2, "filters_0": 32, "filters_1": 64, "head": "flatten",
+        "dense_units": 128, "optimizer": "adam", "learning_rate": 1e-3,
+    },
+    TinyHyperModel: {
+        "input_pool": 2, "conv_layers": 2, "filters_0": 8, "filters_1": 16, "kernel_size": 3,
+        "separable": False, "pool_size": 2, "head": "global_average", "dense_units": 0,
+        "optimizer": "adam", "learning_rate": 3e-3,
+    },
+}
+
+
+class BuildOnly(kt.RandomSearch):
+    """A random search that builds each sampled model and records it, without training."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.built = []
+
+    def run_trial(self, trial, *args, **kwargs):
+        keras.backend.clear_session()
+        model = self.hypermodel.build(trial.hyperparameters)
+        self.built.append((dict(trial.hyperparameters.values), model))
+        return float(len(self.built))
+
+
+class RecordSizes(keras.callbacks.Callback):
+    """Records the weight count of every model that starts training."""
+
+    def __init__(self, sizes: list[int]):
+        super().__init__()
+        self.sizes = sizes
+
+    def __deepcopy__(self, memo):
+        return self  # keras-tuner copies callbacks per trial; keep one record
+
+    def on_train_begin(self, logs=None):
+        self.sizes.append(count_params(self.model))
+
+
+def dense_widths(model: keras.Model) -> list[int]:
+    return [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+@pytest.mark.parametrize("cls", HYPERMODELS, ids=lambda c: c.__name__)
+def test_default_build_declares_the_pinned_space_and_compiles(cls):
+    hp = kt.HyperParameters()
+    model = cls().build(hp)
+    assert hp.values == pytest.approx(DEFAULTS[cls])
+    assert model.optimizer is not None and model.output_shape == (None, 10)
+    assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert model.loss.from_logits
+
+
+@pytest.mark.parametrize("cls", HYPERMODELS, ids=lambda c: c.__name__)
+def test_twenty_random_samples_build_valid_compiled_models(cls, tmp_path):
+    tuner = BuildOnly(cls(), objective=kt.Objective("score", "max"), max_trials=20, seed=1,
+                      directory=tmp_path, project_name="p")
+    tuner.search(verbose=0)
+    assert len(tuner.built) == 20
+    assert len({tuple(sorted(values.items())) for values, _ in tuner.built}) > 10
+    x = np.random.default_rng(0).random((2, 784), dtype=np.float32)
+    for values, model in tuner.built:
+        assert model.output_shape == (None, 10), values
+        assert model.optimizer is not None
+        assert np.all(np.isfinite(model.predict(x, verbose=0))), values
+
+
+def test_mlp_space_names_and_layers_follow_the_hyperparameters():
+    hp = kt.HyperParameters()
+    hp.Fixed("num_layers", 4)
+    hp.Fixed("units_2", 32)
+    hp.Fixed("batch_norm", True)
+    model = MLPHyperModel().build(hp)
+    assert dense_widths(model) == [128, 128, 32, 128, 10]
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("BatchNormalization") == 4
+    assert not model.get_layer("dense_0").use_bias
+
+
+def test_overrides_fix_narrow_and_restrict_without_subclassing():
+    hm = build_hypermodel("mlp", num_layers=3, units=[64, 256], learning_rate=(1e-3, 1e-2),
+                          dropout_1=0.0, optimizer="sgd")
+    hp = kt.HyperParameters()
+    model = hm.build(hp)
+    assert dense_widths(model) == [64, 64, 64, 10]
+    assert hp.get("learning_rate") == pytest.approx(1e-3)
+    learning_rate = next(h for h in hp.space if h.name == "learning_rate")
+    assert (learning_rate.min_value, learning_rate.max_value) == (1e-3, 1e-2)
+    units = next(h for h in hp.space if h.name == "units_0")
+    assert list(units.values) == [64, 256]
+    assert "dropout_1" not in [layer.name for layer in model.layers]
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.nesterov
+
+
+def test_widening_a_per_layer_range_reuses_the_last_layer_default():
+    hp = kt.HyperParameters()
+    hp.Fixed("conv_blocks", 6)
+    model = CNNHyperModel(overrides={"conv_blocks": (1, 6)}).build(hp)
+    assert [model.get_layer(f"conv_{i}").filters for i in range(6)] == [32, 64, 128, 256, 256, 256]
+
+
+def test_fixed_values_of_a_tuner_take_effect(tmp_path):
+    fixed = kt.HyperParameters()
+    fixed.Fixed("conv_blocks", 1)
+    fixed.Fixed("filters_0", 16)
+    tuner = BuildOnly(CNNHyperModel(), objective=kt.Objective("score", "max"), max_trials=3,
+                      hyperparameters=fixed, directory=tmp_path, project_name="p")
+    tuner.search(verbose=0)
+    for values, model in tuner.built:
+        assert values["conv_blocks"] == 1 and values["filters_0"] == 16
+        assert model.get_layer("conv_0").filters == 16
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"width": 3}, "Invalid override `width`. Expected one of"),
+        ({"units_x": 3}, "Invalid override `units_x`"),
+        ({"num_layers": "three"}, "Expected a int value"),
+        ({"learning_rate": (1e-2, 1e-3)}, "low <= high"),
+        ({"learning_rate": (0.0, 1e-3)}, "low <= high"),
+        ({"units": (2000, 3000)}, "keeping at least one choice"),
+        ({"batch_norm": "yes"}, "Expected a bool value"),
+        ({"activation": []}, "a non-empty list of str values"),
+    ],
+)
+def test_invalid_overrides_are_rejected_at_construction(overrides, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        MLPHyperModel(overrides=overrides)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"input_shape": (0,)}, "input_shape"),
+        ({"input_shape": "784"}, "input_shape"),
+        ({"num_classes": 1}, "Received: num_classes=1"),
+        ({"max_params": -3}, "Received: max_params=-3"),
+    ],
+)
+def test_fixed_settings_are_validated_at_construction(kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        CNNHyperModel(**kwargs)
+
+
+def test_image_models_reject_a_flat_input_that_is_not_a_square_at_construction():
+    for cls in (CNNHyperModel, TinyHyperModel):
+        with pytest.raises(InvalidArgumentError, match="square number of pixels"):
+            cls(input_shape=(780,))
+    assert MLPHyperModel(input_shape=(780,)).build(kt.HyperParameters()).input_shape == (None, 780)
+
+
+@pytest.mark.parametrize("cls", HYPERMODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("input_shape", [(784,), (28, 28), (28, 28, 1)])
+def test_flat_and_image_inputs_give_the_same_network(cls, input_shape):
+    reference = cls().build(kt.HyperParameters()).count_params()
+    model = cls(input_shape=input_shape).build(kt.HyperParameters())
+    assert model.input_shape == (None, *input_shape)
+    assert model.count_params() == reference
+
+
+def test_build_hypermodel_takes_shape_and_classes_from_a_data_set():
+    ds = load_dataset("fashion_mnist_sample", validation=0)
+    for source in ("fashion_mnist", ds):
+        hm = build_hypermodel("cnn", dataset=source)
+        assert (hm.input_shape, hm.num_classes) == ((784,), 10)
+    hm = build_hypermodel("tiny", dataset="mnist", input_shape=(28, 28, 1), num_classes=3)
+    assert (hm.input_shape, hm.num_classes) == ((28, 28, 1), 3)
+
+
+def test_build_hypermodel_rejects_unknown_kinds():
+    with pytest.raises(InvalidArgumentError, match="Received: kind='rnn'"):
+        build_hypermodel("rnn")
+
+
+def test_mlp_predicts_its_weight_count_before_building(tmp_path):
+    hm = MLPHyperModel(max_params=10**9)
+    tuner = BuildOnly(hm, objective=kt.Objective("score", "max"), max_trials=12, seed=3,
+                      directory=tmp_path, project_name="p")
+    tuner.search(verbose=0)
+    for values, model in tuner.built:
+        widths = [values[f"units_{i}"] for i in range(values["num_layers"])]
+        predicted = hm.predict_params(widths, values["batch_norm"])
+        assert sum(r.total for r in predicted) == count_params(model), values
+
+
+def test_tiny_predicts_its_weight_count_and_fits_every_budget(tmp_path):
+    for budget in (60, 150, 1000, 10_000):
+        hm = TinyHyperModel(max_params=budget)
+        tuner = BuildOnly(hm, objective=kt.Objective("score", "max"), max_trials=15, seed=budget,
+                          max_consecutive_failed_trials=15, directory=tmp_path, project_name=str(budget))
+        tuner.search(verbose=0)
+        assert tuner.built, budget
+        for values, model in tuner.built:
+            arch = hm.architecture(kt.HyperParameters.from_config(_fixed_config(values)))
+            assert sum(r.total for r in hm.predict_params(arch)) == count_params(model)
+            assert count_params(model) <= budget, values
+
+
+def _fixed_config(values):
+    hp = kt.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return hp.get_config()
+
+
+def test_tiny_over_budget_even_at_width_one_is_rejected_and_counted():
+    hm = TinyHyperModel(max_params=100, overrides={"head": "flatten", "input_pool": 1,
+                                                   "pool_size": 1, "conv_layers": 1})
+    with pytest.raises(OverBudgetTrial) as info:
+        hm.build(kt.HyperParameters())
+    assert hm.rejected == 1
+    assert isinstance(info.value, kt.errors.FailedTrialError)
+    assert "over the budget of 100" in str(info.value) and "logits" in str(info.value)
+
+
+def test_budgeted_tiny_search_never_trains_a_model_over_budget(tmp_path, sample_arrays):
+    x, y, x_val, y_val = sample_arrays
+    sizes: list[int] = []
+    hm = build_hypermodel("tiny", max_params=150)
+    tuner = kt.RandomSearch(hm, objective="val_accuracy", max_trials=4, seed=0,
+                            max_consecutive_failed_trials=10, directory=tmp_path, project_name="p")
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=1, verbose=0,
+                 callbacks=[RecordSizes(sizes)])
+    assert sizes and max(sizes) <= 150
+
+
+def test_budgeted_mlp_search_rejects_oversized_trials_before_fit(tmp_path, sample_arrays):
+    x, y, x_val, y_val = sample_arrays
+    sizes: list[int] = []
+    hm = build_hypermodel("mlp", max_params=30_000, num_layers=1, units=[32, 1024],
+                          batch_size=128)
+    tuner = kt.RandomSearch(hm, objective="val_accuracy", max_trials=6, seed=0,
+                            max_consecutive_failed_trials=10, directory=tmp_path, project_name="p")
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=1, verbose=0,
+                 callbacks=[RecordSizes(sizes)])
+    statuses = [t.status for t in tuner.oracle.trials.values()]
+    assert hm.rejected == statuses.count("FAILED") > 0
+    assert sizes and max(sizes) <= 30_000
+    assert len(sizes) == statuses.count("COMPLETED")
+
+
+@pytest.mark.parametrize("tuner_cls", [kt.RandomSearch, kt.GridSearch, kt.BayesianOptimization])
+def test_hypermodel_plugs_into_keras_tuner_searches(tuner_cls, tmp_path, sample_arrays):
+    x, y, x_val, y_val = sample_arrays
+    hm = build_hypermodel("mlp", num_layers=1, units=[16, 32], dropout=0.0, l1=0.0, l2=0.0,
+                          activation="relu", batch_norm=False, kernel_initializer="he_normal",
+                          optimizer="adam", learning_rate=1e-3, batch_size=128)
+    tuner = tuner_cls(hm, objective="val_accuracy", max_trials=2, directory=tmp_path,
+                      project_name="p")
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=1, verbose=0)
+    best = tuner.get_best_hyperparameters()[0]
+    assert best.get("units_0") in (16, 32)
+    assert len(tuner.oracle.trials) == 2
+
+
+def test_mlp_searches_with_hyperband_on_val_accuracy(tmp_path, sample_arrays):
+    x, y, x_val, y_val = sample_arrays
+    hm = build_hypermodel("mlp", dataset="mnist", num_layers=1, units=[16, 32, 64])
+    tuner = kt.Hyperband(hm, objective="val_accuracy", max_epochs=2, factor=2,
+                         hyperband_iterations=1, directory=tmp_path, project_name="p")
+    tuner.search(x, y, validation_data=(x_val, y_val), verbose=0)
+    best = tuner.get_best_models(1)[0]
+    assert best.evaluate(x_val, y_val, verbose=0)[1] > 0.1
+    assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+
+
+def test_batch_size_is_tuned_in_fit_unless_search_passes_one(sample_arrays):
+    x, y, _, _ = sample_arrays
+    hm = build_hypermodel("tiny", batch_size=64)
+    hp = kt.HyperParameters()
+    model = hm.build(hp)
+    history = hm.fit(hp, model, x[:256], y[:256], epochs=1, verbose=0)
+    assert hp.get("batch_size") == 64 and history.params["steps"] == 4
+    history = hm.fit(hp, model, x[:256], y[:256], batch_size=128, epochs=1, verbose=0)
+    assert history.params["steps"] == 2
+
+
+def test_space_tables_document_every_entry():
+    from kerasmnist.hypermodels.space import describe
+
+    for cls in HYPERMODELS:
+        table = describe(cls.SPACE)
+        for name, spec in cls.SPACE.items():
+            assert (f"{name}_i" if spec.per_layer else name) in table
+            assert name in (cls.__doc__ or ""), f"{cls.__name__} docstring misses {name}"
