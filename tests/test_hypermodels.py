@@ -210,6 +210,19 @@ def test_mlp_predicts_its_weight_count_before_building(tmp_path):
         assert sum(r.total for r in predicted) == count_params(model), values
 
 
+def test_cnn_predicts_its_weight_count_before_building(tmp_path):
+    hm = CNNHyperModel(max_params=10**9)
+    tuner = BuildOnly(hm, objective=kt.Objective("score", "max"), max_trials=12, seed=4,
+                      directory=tmp_path, project_name="p")
+    tuner.search(verbose=0)
+    for values, model in tuner.built:
+        filters = [values[f"filters_{i}"] for i in range(values["conv_blocks"])]
+        predicted = hm.predict_params(filters, values["kernel_size"], values["strides"],
+                                      values["pooling"], values["batch_norm"], values["head"],
+                                      values["dense_units"])
+        assert sum(r.total for r in predicted) == count_params(model), values
+
+
 def test_tiny_predicts_its_weight_count_and_fits_every_budget(tmp_path):
     for budget in (60, 150, 1000, 10_000):
         hm = TinyHyperModel(max_params=budget)
@@ -238,6 +251,16 @@ def test_tiny_over_budget_even_at_width_one_is_rejected_and_counted():
     assert hm.rejected == 1
     assert isinstance(info.value, kt.errors.FailedTrialError)
     assert "over the budget of 100" in str(info.value) and "logits" in str(info.value)
+
+
+def test_cnn_over_budget_is_rejected_before_building():
+    hm = CNNHyperModel(max_params=50_000)
+    with pytest.raises(OverBudgetTrial, match="over the budget of 50,000"):
+        hm.build(kt.HyperParameters())
+    assert hm.rejected == 1
+    hp = kt.HyperParameters()
+    hp.Fixed("head", "global_average")
+    assert count_params(hm.build(hp)) <= 50_000
 
 
 def test_budgeted_tiny_search_never_trains_a_model_over_budget(tmp_path, sample_arrays):

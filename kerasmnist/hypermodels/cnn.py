@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import keras
 import keras_tuner as kt
 from keras import layers
 
+from kerasmnist.budget import LayerParams
 from kerasmnist.hypermodels.base import MnistHyperModel, optimizer_space
 from kerasmnist.hypermodels.space import Boolean, Choice, Float, Int, Spec
 
@@ -42,8 +44,8 @@ class CNNHyperModel(MnistHyperModel):
     | momentum | 0.5..0.99 (sgd only) | 0.9 |
     | batch_size | 16, 32, 64, 128, 256 (in `fit`) | 128 |
 
-    With `max_params`, the model is counted once built and, if over budget,
-    rejected before it is compiled or trained.
+    With `max_params`, the weight count is computed from the hyperparameters
+    before anything is built, and a configuration over budget is rejected.
 
     Args: see `MnistHyperModel`.
 
@@ -72,16 +74,23 @@ class CNNHyperModel(MnistHyperModel):
     }
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
-        inputs, x = self.image_input()
+        filters = [self.hp(hp, "filters", i) for i in range(self.hp(hp, "conv_blocks"))]
         kernel_size = self.hp(hp, "kernel_size")
         strides = self.hp(hp, "strides")
         pooling = self.hp(hp, "pooling")
         batch_norm = self.hp(hp, "batch_norm")
+        head = self.hp(hp, "head")
+        dense_units = self.hp(hp, "dense_units")
+        if self.budget is not None:
+            predicted = self.predict_params(filters, kernel_size, strides, pooling, batch_norm,
+                                            head, dense_units)
+            self.reject_if_over(self.predicted_report(predicted))
         activation = self.hp(hp, "activation")
         initializer = self.hp(hp, "kernel_initializer")
         dropout = self.hp(hp, "dropout")
-        for i in range(self.hp(hp, "conv_blocks")):
-            x = layers.Conv2D(self.hp(hp, "filters", i), kernel_size, strides=strides,
+        inputs, x = self.image_input()
+        for i, block_filters in enumerate(filters):
+            x = layers.Conv2D(block_filters, kernel_size, strides=strides,
                               padding="same", use_bias=not batch_norm,
                               kernel_initializer=initializer, name=f"conv_{i}")(x)
             if batch_norm:
@@ -93,18 +102,44 @@ class CNNHyperModel(MnistHyperModel):
                 x = layers.AveragePooling2D(2, padding="same", name=f"average_pool_{i}")(x)
             if dropout:
                 x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
-        if self.hp(hp, "head") == "flatten":
+        if head == "flatten":
             x = layers.Flatten(name="flatten")(x)
         else:
             x = layers.GlobalAveragePooling2D(name="global_average")(x)
-        dense_units = self.hp(hp, "dense_units")
         if dense_units:
             x = layers.Dense(dense_units, activation=activation, kernel_initializer=initializer,
                              name="dense")(x)
             if dropout:
                 x = layers.Dropout(dropout, name="dropout_dense")(x)
         outputs = layers.Dense(self.num_classes, name="logits")(x)
-        model = keras.Model(inputs, outputs, name="cnn")
-        if self.budget is not None:
-            self.reject_if_over(self.budget.check(model))
-        return self.compile(hp, model)
+        return self.compile(hp, keras.Model(inputs, outputs, name="cnn"))
+
+    def predict_params(
+        self,
+        filters: list[int],
+        kernel_size: int,
+        strides: int,
+        pooling: str,
+        batch_norm: bool,
+        head: str,
+        dense_units: int,
+    ) -> list[LayerParams]:
+        """Per-layer weight counts of the network these values describe, unbuilt."""
+        height, width, channels = self.image_shape
+        rows = []
+        for i, f in enumerate(filters):
+            weights = kernel_size * kernel_size * channels * f + (0 if batch_norm else f)
+            rows.append(LayerParams(f"conv_{i}", "Conv2D", weights, 0))
+            if batch_norm:
+                rows.append(LayerParams(f"batch_norm_{i}", "BatchNormalization", 2 * f, 2 * f))
+            channels = f
+            # 'same' padding: a stride, then a 2x2 pool, each round the size up.
+            height, width = math.ceil(height / strides), math.ceil(width / strides)
+            if pooling != "none":
+                height, width = math.ceil(height / 2), math.ceil(width / 2)
+        features = channels * (height * width if head == "flatten" else 1)
+        if dense_units:
+            rows.append(LayerParams("dense", "Dense", features * dense_units + dense_units, 0))
+            features = dense_units
+        rows.append(LayerParams("logits", "Dense", features * self.num_classes + self.num_classes, 0))
+        return rows
