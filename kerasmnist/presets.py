@@ -24,13 +24,13 @@ from logits and accuracy. Weight counts for 28x28 input and 10 classes:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import keras
 from keras import layers
 
 from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.hypermodels.base import image_shape_for
 
 __all__ = ["build", "describe", "names"]
 
@@ -157,7 +157,7 @@ def build(
     260
     """
     body = _PRESETS[_checked(name)][0]
-    image_shape = _image_shape(tuple(input_shape))
+    image_shape = image_shape_for(input_shape)
     inputs = keras.Input(tuple(input_shape))
     x = inputs if tuple(input_shape) == image_shape else layers.Reshape(image_shape)(inputs)
     model = keras.Model(inputs, body(x, num_classes), name=name)
@@ -176,17 +176,3 @@ def _checked(name: str) -> str:
             f"Received: name={name!r}"
         )
     return name
-
-
-def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0] and shape[0] > 0:
-        side = math.isqrt(shape[0])
-        return side, side, 1
-    if len(shape) == 2:
-        return shape[0], shape[1], 1
-    if len(shape) == 3:
-        return shape[0], shape[1], shape[2]
-    raise InvalidArgumentError(
-        "Invalid value for argument `input_shape`. Expected a square number of "
-        f"pixels, (height, width) or (height, width, channels). Received: input_shape={shape}"
-    )

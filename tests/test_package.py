@@ -15,7 +15,8 @@ from kerasmnist import datasets
 MODULES = [
     "kerasmnist.idx", "kerasmnist.splits", "kerasmnist.datasets", "kerasmnist.filecache",
     "kerasmnist.budget", "kerasmnist.presets", "kerasmnist.hypermodels",
-    "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn", "kerasmnist.hypermodels.tiny",
+    "kerasmnist.hypermodels.base", "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn",
+    "kerasmnist.hypermodels.tiny",
 ]
 
 

@@ -13,7 +13,7 @@ from kerasmnist.budget import BudgetReport, LayerParams, ParamBudget
 from kerasmnist.errors import InvalidArgumentError, ParamBudgetExceeded
 from kerasmnist.hypermodels.space import Choice, Float, Spec, declare, validate_overrides
 
-__all__ = ["MnistHyperModel", "OverBudgetTrial", "optimizer_space"]
+__all__ = ["MnistHyperModel", "OverBudgetTrial", "image_shape_for", "optimizer_space"]
 
 
 class OverBudgetTrial(ParamBudgetExceeded, kt.errors.FailedTrialError):
@@ -73,7 +73,7 @@ class MnistHyperModel(kt.HyperModel):
         super().__init__(name=name, tunable=tunable)
         self.input_shape = _checked_input_shape(input_shape)
         if self.NEEDS_IMAGE:
-            self.image_shape  # noqa: B018 - raises now for a flat size that is no square
+            image_shape_for(self.input_shape)  # raises now for a flat size that is no square
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise InvalidArgumentError(
                 "Invalid value for argument `num_classes`. Expected an integer >= 2. "
@@ -88,17 +88,7 @@ class MnistHyperModel(kt.HyperModel):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """The `(height, width, channels)` the input is reshaped to."""
-        shape = self.input_shape
-        if len(shape) == 1:
-            side = math.isqrt(shape[0])
-            if side * side != shape[0]:
-                raise InvalidArgumentError(
-                    "Invalid value for argument `input_shape`. Expected a flat size that "
-                    "is a square number of pixels, or an image shape. Received: "
-                    f"input_shape={shape}"
-                )
-            return side, side, 1
-        return (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+        return image_shape_for(self.input_shape)
 
     def hp(self, hp: kt.HyperParameters, name: str, index: int | None = None) -> Any:
         """Declares entry `name` of the space (layer `index`) and returns its value."""
@@ -155,6 +145,32 @@ class MnistHyperModel(kt.HyperModel):
         budget = f", max_params={self.budget.max_params}" if self.budget else ""
         return (f"{type(self).__name__}(input_shape={self.input_shape}, "
                 f"num_classes={self.num_classes}{budget})")
+
+
+def image_shape_for(input_shape: Sequence[int]) -> tuple[int, int, int]:
+    """The `(height, width, channels)` image that an input shape holds.
+
+    A flat size must be a square number of one-channel pixels; `(h, w)` gets one
+    channel.
+
+    Raises:
+        InvalidArgumentError: Neither a square flat size nor an image shape.
+
+    Example:
+
+    >>> image_shape_for((784,)), image_shape_for((28, 28))
+    ((28, 28, 1), (28, 28, 1))
+    """
+    shape = tuple(input_shape)
+    if len(shape) == 1 and shape[0] > 0 and math.isqrt(shape[0]) ** 2 == shape[0]:
+        return math.isqrt(shape[0]), math.isqrt(shape[0]), 1
+    if len(shape) in (2, 3):
+        return shape[0], shape[1], shape[2] if len(shape) == 3 else 1
+    raise InvalidArgumentError(
+        "Invalid value for argument `input_shape`. Expected a flat size that is a square "
+        "number of pixels, (height, width) or (height, width, channels). Received: "
+        f"input_shape={shape}"
+    )
 
 
 def _checked_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
