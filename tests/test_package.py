@@ -16,7 +16,7 @@ MODULES = [
     "kerasmnist.idx", "kerasmnist.splits", "kerasmnist.datasets", "kerasmnist.filecache",
     "kerasmnist.budget", "kerasmnist.presets", "kerasmnist.hypermodels",
     "kerasmnist.hypermodels.base", "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn",
-    "kerasmnist.hypermodels.tiny",
+    "kerasmnist.hypermodels.tiny", "kerasmnist.evaluation",
 ]
 
 
