@@ -28,11 +28,13 @@ from kerasmnist.errors import (
     KerasMnistError,
     ParamBudgetExceeded,
 )
+from kerasmnist.events import EventWriter, read_events
 from kerasmnist.idx import read_idx, write_idx
 
 if TYPE_CHECKING:
-    from kerasmnist import presets
+    from kerasmnist import evaluation, presets
     from kerasmnist.budget import BudgetReport, ParamBudget, check_budget, count_params
+    from kerasmnist.callbacks import EventLogger, FullEvalMetrics
     from kerasmnist.hypermodels import (
         CNNHyperModel,
         MLPHyperModel,
@@ -46,12 +48,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "BudgetReport": "kerasmnist.budget",
     "CNNHyperModel": "kerasmnist.hypermodels",
+    "EventLogger": "kerasmnist.callbacks",
+    "FullEvalMetrics": "kerasmnist.callbacks",
     "MLPHyperModel": "kerasmnist.hypermodels",
     "ParamBudget": "kerasmnist.budget",
     "TinyHyperModel": "kerasmnist.hypermodels",
     "build_hypermodel": "kerasmnist.hypermodels",
     "check_budget": "kerasmnist.budget",
     "count_params": "kerasmnist.budget",
+    "evaluation": "kerasmnist.evaluation",
     "presets": "kerasmnist.presets",
 }
 
@@ -64,6 +69,9 @@ __all__ = [
     "DatasetInfo",
     "DatasetNotFoundError",
     "DownloadError",
+    "EventLogger",
+    "EventWriter",
+    "FullEvalMetrics",
     "IdxFormatError",
     "InvalidArgumentError",
     "KerasMnistError",
@@ -76,9 +84,11 @@ __all__ = [
     "check_budget",
     "count_params",
     "dataset_names",
+    "evaluation",
     "get_dataset_info",
     "load_dataset",
     "presets",
+    "read_events",
     "read_idx",
     "register_dataset",
     "write_idx",

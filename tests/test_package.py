@@ -16,7 +16,8 @@ MODULES = [
     "kerasmnist.idx", "kerasmnist.splits", "kerasmnist.datasets", "kerasmnist.filecache",
     "kerasmnist.budget", "kerasmnist.presets", "kerasmnist.hypermodels",
     "kerasmnist.hypermodels.base", "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn",
-    "kerasmnist.hypermodels.tiny", "kerasmnist.evaluation",
+    "kerasmnist.hypermodels.tiny", "kerasmnist.evaluation", "kerasmnist.events",
+    "kerasmnist.callbacks.full_eval", "kerasmnist.callbacks.event_logger",
 ]
 
 

@@ -1,0 +1,286 @@
+"""The run event log: JSON Lines appended to a run directory's `events.jsonl`.
+
+The command line writes it and the terminal UI reads it, while the run goes on.
+The module imports neither Keras nor TensorFlow.
+
+Schema (version 1). Every line is one JSON object with these fields:
+
+- `schema`: the schema version, `1`;
+- `event`: the event type, below;
+- `time`: Unix time in seconds (float) when it was written;
+
+and, by event type:
+
+- `run_started`: `spec` (the run's settings, any JSON object), `backend`, and
+  `versions` (python, kerasmnist, keras, keras_tuner, numpy, the backend's package);
+- `trial_started`: `trial_id`, `hyperparameters` (name -> value);
+- `epoch_ended`: `trial_id` (or null), `epoch` (0-based, as Keras counts), `epochs`
+  (planned total, or null), `logs` (every value Keras logged, the full-eval
+  metrics included), `seconds`;
+- `confusion`: `trial_id`, `epoch`, `split`, `class_names`, `matrix` (rows true,
+  columns predicted, counts), `per_class` (class -> precision, recall, f1, support);
+- `trial_ended`: `trial_id`, `status` (e.g. "COMPLETED", "FAILED"), `score` (or
+  null), `params` (weight count, or null);
+- `run_ended`: `results` (any JSON object);
+- `run_failed`: `error` (the message), `error_type`, `traceback`.
+
+Numbers that are not finite (a NaN loss) are written as `null`. A writer may add
+fields; readers ignore the ones they do not know. Lines are only ever appended,
+each with one `write`, and flushed at once. A line cut short by a crash is
+skipped by readers; a writer that opens a log ending in such a line first ends
+it, so the next event starts on a line of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SCHEMA_VERSION", "EventWriter", "read_events"]
+
+SCHEMA_VERSION = 1
+TERMINAL_EVENTS = frozenset({"run_ended", "run_failed"})
+"""Events after which a run writes nothing more (until it is resumed)."""
+
+
+class EventWriter:
+    """Appends events to a JSON Lines file, one flushed line each.
+
+    Copies (`copy.deepcopy`, as keras-tuner makes of callbacks) share the file.
+
+    Args:
+        path: The log file; its directory is created if needed.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
+    >>> with EventWriter(path) as events:
+    ...     _ = events.trial_started("t0", {"units_0": 128})
+    >>> [e["event"] for e in read_events(path)]
+    ['trial_started']
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if _ends_in_torn_line(self.path):
+            _write_all(self._fd, b"\n")
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Appends one event; returns the record written."""
+        record = {"schema": SCHEMA_VERSION, "event": event, "time": time.time(), **fields}
+        line = json.dumps(_jsonable(record), separators=(",", ":"), allow_nan=False) + "\n"
+        with self._lock:
+            _write_all(self._fd, line.encode("utf-8"))
+        return record
+
+    def run_started(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Records the start of a run, with the versions that will produce it."""
+        backend = _backend()
+        return self.write("run_started", spec=dict(spec), backend=backend,
+                          versions=_versions(backend))
+
+    def trial_started(self, trial_id: str, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+        """Records the start of a trial and its hyperparameters."""
+        return self.write("trial_started", trial_id=trial_id, hyperparameters=dict(hyperparameters))
+
+    def epoch_ended(
+        self,
+        epoch: int,
+        logs: Mapping[str, Any],
+        *,
+        seconds: float,
+        epochs: int | None = None,
+        trial_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Records one epoch's logs (0-based `epoch`, as Keras counts)."""
+        return self.write("epoch_ended", trial_id=trial_id, epoch=epoch, epochs=epochs,
+                          logs=dict(logs), seconds=seconds)
+
+    def confusion(
+        self,
+        matrix: np.ndarray,
+        class_names: Sequence[str],
+        *,
+        split: str,
+        epoch: int | None = None,
+        trial_id: str | None = None,
+        per_class: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Records a confusion matrix of counts (rows true, columns predicted)."""
+        return self.write("confusion", trial_id=trial_id, epoch=epoch, split=split,
+                          class_names=list(class_names), matrix=np.asarray(matrix).tolist(),
+                          per_class=dict(per_class or {}))
+
+    def trial_ended(
+        self, trial_id: str, *, status: str, score: float | None = None, params: int | None = None
+    ) -> dict[str, Any]:
+        """Records the end of a trial."""
+        return self.write("trial_ended", trial_id=trial_id, status=status, score=score,
+                          params=params)
+
+    def run_ended(self, results: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Records the successful end of a run."""
+        return self.write("run_ended", results=dict(results or {}))
+
+    def run_failed(self, error: BaseException) -> dict[str, Any]:
+        """Records a run's failure with the error and its traceback."""
+        return self.write(
+            "run_failed", error=str(error), error_type=type(error).__name__,
+            traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
+        )
+
+    def close(self) -> None:
+        """Closes the file; further writes fail."""
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> EventWriter:
+        return self  # one file, one writer: copies of callbacks must share it
+
+    def __repr__(self) -> str:
+        return f"EventWriter({str(self.path)!r})"
+
+
+def read_events(
+    path: str | os.PathLike[str],
+    *,
+    follow: bool = False,
+    poll_interval: float = 0.2,
+    idle_timeout: float | None = None,
+    stop_at_end: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Yields the events of a log, optionally following it as it grows.
+
+    Lines that are not complete JSON objects (a line being written, or one cut
+    short by a crash) are skipped; in follow mode a last line still being
+    written is yielded once its newline arrives.
+
+    Args:
+        path: The `events.jsonl` file.
+        follow: Keep waiting for new events, like `tail -f`. In follow mode a
+            file that does not exist yet is waited for. Defaults to `False`.
+        poll_interval: Seconds between checks for new data. Defaults to `0.2`.
+        idle_timeout: In follow mode, stop after this many seconds without a new
+            event; `None` waits for ever. Defaults to `None`.
+        stop_at_end: In follow mode, stop after a `run_ended` or `run_failed`
+            event. Defaults to `True`.
+
+    Yields:
+        Each event as a dict.
+
+    Raises:
+        FileNotFoundError: The file does not exist (and `follow` is `False`).
+    """
+    path = Path(path)
+    last_news = time.monotonic()
+
+    def idle() -> bool:
+        return idle_timeout is not None and time.monotonic() - last_news > idle_timeout
+
+    while follow and not path.exists():
+        if idle():
+            return
+        time.sleep(poll_interval)
+    with open(path, "rb") as stream:
+        pending = b""
+        while True:
+            chunk = stream.read()
+            if chunk:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    event = _parse(line)
+                    if event is None:
+                        continue
+                    last_news = time.monotonic()
+                    yield event
+                    if follow and stop_at_end and event.get("event") in TERMINAL_EVENTS:
+                        return
+            if not follow or idle():
+                return
+            time.sleep(poll_interval)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "event" in event else None
+
+
+def _ends_in_torn_line(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        if stream.seek(0, os.SEEK_END) == 0:
+            return False
+        stream.seek(-1, os.SEEK_END)
+        return stream.read(1) != b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types: NumPy scalars and arrays converted, non-finite floats to None."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if hasattr(value, "numpy"):  # a backend tensor
+        return _jsonable(np.asarray(value))
+    return str(value)
+
+
+def _backend() -> str:
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        return str(keras.backend.backend())
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def _versions(backend: str) -> dict[str, str | None]:
+    packages = {"kerasmnist": "kerasmnist", "keras": "keras", "keras_tuner": "keras-tuner",
+                "numpy": "numpy", backend: {"tensorflow": "tensorflow", "jax": "jax",
+                                            "torch": "torch"}.get(backend, backend)}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for key, distribution in packages.items():
+        try:
+            versions[key] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            versions[key] = None
+    return versions
