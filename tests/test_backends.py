@@ -1,4 +1,4 @@
-"""The models on a second Keras backend: a JAX smoke test where JAX is installed."""
+"""The models and callbacks on a second Keras backend: a JAX smoke test where JAX is installed."""
 
 from __future__ import annotations
 
@@ -29,13 +29,22 @@ for name, expected in (("lenet5", 61706), ("conv2_maxpool9", 142), ("mlp_500_300
     model = presets.build(name)
     assert check_budget(model, expected).params == expected, name
     model.fit(x, y, epochs=1, verbose=0)
+
+from kerasmnist import FullEvalMetrics
+model = presets.build("mlp_64_64")
+full_eval = FullEvalMetrics({"train": (x, y)}, confusion="train")
+history = model.fit(x, y, epochs=3, verbose=0, callbacks=[full_eval])
+assert full_eval._fast is True
+loss, accuracy = model.evaluate(x, y, verbose=0)
+assert abs(history.history["train_loss"][-1] - loss) < 1e-5 * max(1.0, loss), (history.history, loss)
+assert full_eval.confusion_matrix.sum() == 32
 print("jax ok")
 """
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                     reason="JAX is not installed: the JAX backend smoke test needs it")
-def test_hypermodels_presets_and_budget_run_on_jax():
+def test_hypermodels_presets_budget_and_full_eval_run_on_jax():
     env = dict(os.environ, KERAS_BACKEND="jax")
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root,

@@ -67,6 +67,34 @@ def test_logged_values_equal_a_separate_evaluate_in_inference_mode(small):
     assert history.history["loss"][-1] != pytest.approx(history.history["train_loss"][-1], rel=1e-3)
 
 
+def test_fast_path_includes_regularisation_losses_like_evaluate(small):
+    model = keras.Sequential([
+        keras.Input((784,)),
+        keras.layers.Dense(32, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2)),
+        keras.layers.Dense(10),
+    ])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    x, y = small.arrays("train")
+    callback = FullEvalMetrics(small, batch_size=128)
+    snapshot = Snapshot(x, y)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[callback, snapshot])
+    assert callback._fast is True
+    for loss, accuracy, logs in snapshot.seen:
+        assert logs["train_loss"] == pytest.approx(loss, rel=1e-5)
+        assert logs["train_accuracy"] == pytest.approx(accuracy)
+
+
+def test_models_with_other_metrics_keep_every_metric(small):
+    model = dropout_mlp()
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=3, name="top3")])
+    callback = FullEvalMetrics(small)
+    history = model.fit(*small.arrays("train"), epochs=2, verbose=0, callbacks=[callback])
+    assert callback._fast is False
+    assert len(history.history["train_top3"]) == 2
+
+
 def test_keys_follow_keras_naming_and_reach_history_and_csv_logger(small, tmp_path):
     model = dropout_mlp()
     csv_path = tmp_path / "log.csv"
