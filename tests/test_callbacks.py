@@ -147,15 +147,19 @@ def test_subsample_evaluates_a_fixed_fraction(small):
 def test_confusion_matrix_and_per_class_metrics_for_one_set(small, tmp_path):
     events = EventWriter(tmp_path / "events.jsonl")
     callback = FullEvalMetrics(small, sets=["train", "validation"], confusion="validation",
-                               events=events)
+                               events=events, trial_id="t7")
     model = dropout_mlp()
-    model.fit(*small.arrays("train"), epochs=1, verbose=0, callbacks=[callback])
+    # Three epochs: the first is measured with evaluate, the later ones on the fast path.
+    model.fit(*small.arrays("train"), epochs=3, verbose=0, callbacks=[callback])
     x, y = small.arrays("validation")
     expected = confusion_matrix(y, model.predict(x, verbose=0), 10)
     np.testing.assert_array_equal(callback.confusion_matrix, expected)
     assert callback.class_metrics.support.tolist() == np.bincount(y, minlength=10).tolist()
-    (event,) = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "confusion"]
+    recorded = [e for e in read_events(tmp_path / "events.jsonl") if e["event"] == "confusion"]
+    assert [e["epoch"] for e in recorded] == [0, 1, 2]  # one per epoch, of the chosen set only
+    event = recorded[-1]
     assert event["matrix"] == expected.tolist() and event["class_names"] == list("0123456789")
+    assert sum(map(sum, event["matrix"])) == len(y) and event["trial_id"] == "t7"
     assert event["split"] == "validation" and set(event["per_class"]["0"]) == {
         "precision", "recall", "f1", "support"}
     events.close()

@@ -270,7 +270,7 @@ def test_arrays_gives_flat_image_raw_and_one_hot_views(tmp_path, toy_info):
     ds = load_dataset("toy", data_dir=tmp_path / "source", validation=0.5)
     x, y = ds.arrays("train")
     assert x.shape == (30, 784) and x.dtype == np.float32
-    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= 0.0 and x.max() <= 1.0
     np.testing.assert_allclose(x * 255, ds.x_train.reshape(30, -1), atol=1e-4)
     assert y is ds.y_train
     x, y = ds.arrays("validation", view="image", one_hot=True)

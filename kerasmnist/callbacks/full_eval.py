@@ -58,6 +58,8 @@ class FullEvalMetrics(keras.callbacks.Callback):
             data set's, or the class indices.
         events: An `EventWriter` to record each confusion matrix in. Defaults
             to `None`.
+        trial_id: The trial the recorded confusion matrices belong to.
+            Defaults to `None`.
 
     Raises:
         InvalidArgumentError: An unknown set name, or an invalid setting.
@@ -85,6 +87,7 @@ class FullEvalMetrics(keras.callbacks.Callback):
         confusion: str | None = None,
         class_names: Sequence[str] | None = None,
         events: EventWriter | None = None,
+        trial_id: str | None = None,
     ) -> None:
         super().__init__()
         self._data = _SharedSets(data, sets, subsample, seed)
@@ -105,6 +108,7 @@ class FullEvalMetrics(keras.callbacks.Callback):
         self.class_names = list(class_names) if class_names is not None else (
             list(data.class_names) if isinstance(data, Dataset) else None)
         self.events = events
+        self.trial_id = trial_id
         self._fast: bool | None = None
         self.confusion_matrix: np.ndarray | None = None
         """The latest confusion matrix of the `confusion` set (counts)."""
@@ -155,7 +159,8 @@ class FullEvalMetrics(keras.callbacks.Callback):
         logits = self._predict(x)
         loss = self.model.compute_loss(x=None, y=y, y_pred=logits, training=False)
         accuracy = float(np.mean(logits.argmax(axis=-1) == y))
-        return {"loss": float(keras.ops.convert_to_numpy(loss)), "accuracy": accuracy}, logits
+        scores = {"loss": float(keras.ops.convert_to_numpy(loss)), "accuracy": accuracy}
+        return scores, logits if predict else None
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         step = self.batch_size
@@ -169,7 +174,8 @@ class FullEvalMetrics(keras.callbacks.Callback):
         if self.events is not None:
             names = self.class_names or [str(i) for i in range(num_classes)]
             self.events.confusion(self.confusion_matrix, names, split=str(self.confusion),
-                                  epoch=epoch, per_class=self.class_metrics.as_dict(names))
+                                  epoch=epoch, trial_id=self.trial_id,
+                                  per_class=self.class_metrics.as_dict(names))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FullEvalMetrics:
         clone = copy.copy(self)  # shares the data (and the event writer)
