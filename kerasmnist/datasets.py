@@ -41,6 +41,7 @@ __all__ = [
     "SPLITS",
     "ROLES",
     "dataset_names",
+    "find_files",
     "get_dataset_info",
     "load_dataset",
     "register_dataset",
@@ -351,6 +352,36 @@ def search_directories(
     return list(dict.fromkeys(roots))
 
 
+def find_files(directory: str | os.PathLike[str], name: str | DatasetInfo) -> dict[str, Path]:
+    """Returns the files of a data set that one directory holds, by role.
+
+    Each file counts under its registered name and with or without `.gz`. Nothing
+    is read or downloaded; `load_dataset` uses the first of `search_directories()`
+    that holds all four.
+
+    Args:
+        directory: The directory to look in.
+        name: Data set name or `DatasetInfo`.
+
+    Returns:
+        `{role: path}` for each of the `ROLES` found, in that order; a role with
+        no file is left out.
+
+    Example:
+
+    >>> sample = get_dataset_info("mnist_sample").bundled_dir
+    >>> list(find_files(sample, "mnist_sample")) == list(ROLES)
+    True
+    """
+    info = get_dataset_info(name)
+    found = {}
+    for role in ROLES:
+        path = next((p for p in _candidates(Path(directory), info.files[role]) if p.is_file()), None)
+        if path is not None:
+            found[role] = path
+    return found
+
+
 def load_dataset(
     name: str | DatasetInfo,
     *,
@@ -450,13 +481,8 @@ def _candidates(directory: Path, filename: str) -> list[Path]:
 
 
 def _find_files(directory: Path, info: DatasetInfo) -> dict[str, Path] | None:
-    found = {}
-    for role in ROLES:
-        path = next((p for p in _candidates(directory, info.files[role]) if p.is_file()), None)
-        if path is None:
-            return None
-        found[role] = path
-    return found
+    found = find_files(directory, info)
+    return found if len(found) == len(ROLES) else None
 
 
 def _download_missing(

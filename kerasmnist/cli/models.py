@@ -1,0 +1,265 @@
+"""`kerasmnist budget` and `kerasmnist evaluate`: weight counts and test results.
+
+Keras is imported inside the commands, never at module level, so that
+`kerasmnist --help` and the `data` commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from rich.markup import escape
+from rich.table import Table
+
+from kerasmnist.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_flag,
+    console,
+    emit_json,
+    load_backend,
+)
+from kerasmnist.cli.data import add_split_arguments
+from kerasmnist.datasets import SPLITS, Dataset, get_dataset_info, load_dataset
+from kerasmnist.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import keras
+
+    from kerasmnist.budget import LayerParams
+
+__all__ = ["register"]
+
+_TOP_CONFUSIONS = 5
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the `budget` and `evaluate` subcommands."""
+    budget = subparsers.add_parser(
+        "budget", help="count a model's weights, per layer, against a budget",
+        description="Counts the weights of a preset or a saved model, layer by layer. With "
+                    "--max-params, exits with 1 when the model is over that budget.",
+    )
+    budget.add_argument("target", metavar="TARGET",
+                        help="a preset name (e.g. logistic_regression, mlp_128) or the path "
+                             "of a saved .keras model")
+    budget.add_argument("--max-params", type=int, default=None, metavar="N",
+                        help="the parameter budget: exit with 1 when the model has more weights")
+    budget.add_argument("--trainable-only", action="store_true",
+                        help="count only trainable weights (as keras-tuner's max_model_size "
+                             "does); by default every weight counts")
+    budget.add_argument("--dataset", default="mnist", metavar="NAME",
+                        help="data set whose image shape and classes a preset is built for "
+                             "(default: mnist; ignored for a saved model)")
+    add_json_flag(budget)
+    budget.set_defaults(func=budget_command)
+
+    evaluate = subparsers.add_parser(
+        "evaluate", help="loss, accuracy and confusion matrix of a saved model",
+        description="Evaluates a saved, compiled Keras model on a data set: loss, accuracy "
+                    "and error rate per split, then the confusion matrix of the test split "
+                    "(or of the last split chosen, when test is not among them).",
+    )
+    evaluate.add_argument("model", metavar="MODEL",
+                          help="a model saved with model.save('name.keras')")
+    evaluate.add_argument("--dataset", required=True, metavar="NAME",
+                          help="a registered data set (see `kerasmnist data list`)")
+    evaluate.add_argument("--split", action="append", choices=SPLITS, default=None,
+                          help="a split to evaluate; repeat for several (default: all three)")
+    add_split_arguments(evaluate)
+    evaluate.add_argument("--data-dir", metavar="DIR", default=None,
+                          help="a directory to search first and to download into")
+    add_json_flag(evaluate)
+    evaluate.set_defaults(func=evaluate_command)
+
+
+def budget_command(args: argparse.Namespace) -> int:
+    """Runs `kerasmnist budget`; exits with 1 when over `--max-params`."""
+    model, kind = _budget_target(args.target, args.dataset)
+    from kerasmnist.budget import check_budget, count_params, layer_params
+
+    layers = layer_params(model)
+    params = count_params(model, trainable_only=args.trainable_only)
+    report = None
+    if args.max_params is not None:
+        report = check_budget(model, args.max_params, trainable_only=args.trainable_only)
+    over_by = max(0, params - report.budget) if report else None
+    trainable = sum(layer.trainable for layer in layers)
+    non_trainable = sum(layer.non_trainable for layer in layers)
+    status = EXIT_FAILED if report is not None and not report.within_budget else EXIT_OK
+    if args.json:
+        emit_json({
+            "target": args.target, "kind": kind, "params": params,
+            "trainable": trainable, "non_trainable": non_trainable,
+            "trainable_only": args.trainable_only,
+            "layers": [{"name": layer.name, "type": layer.kind, "trainable": layer.trainable,
+                        "non_trainable": layer.non_trainable, "params": layer.total}
+                       for layer in layers],
+            "budget": report.budget if report else None,
+            "within_budget": report.within_budget if report else None,
+            "over_by": over_by,
+        })
+        return status
+    out = console()
+    out.print(_layer_table(f"{escape(args.target)} ({kind})", layers))
+    counted = "trainable weights" if args.trainable_only else "weights"
+    out.print(f"{params:,} {counted} ({trainable:,} trainable, {non_trainable:,} non-trainable).")
+    if report is not None and report.within_budget:
+        out.print(f"[green]Within the budget of {report.budget:,}[/] "
+                  f"({report.budget - params:,} to spare).")
+    elif report is not None:
+        out.print(f"[red]Over the budget of {report.budget:,} by {over_by:,}.[/]")
+    return status
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    """Runs `kerasmnist evaluate`."""
+    from kerasmnist.evaluation import confusion_heatmap, confusion_matrix, evaluate_splits, top_confusions
+
+    info = get_dataset_info(args.dataset)
+    _existing_file(args.model, "model")
+    dataset = load_dataset(info, data_dir=args.data_dir, validation=args.validation, seed=args.seed)
+    model = _load_model(args.model, "model", compile=True)
+    _check_model_fits(model, dataset, args.model)
+    splits = list(dict.fromkeys(args.split or SPLITS))
+    table = evaluate_splits(model, dataset, splits=splits)
+    evaluated = [result.split for result in table.results]
+    if not evaluated:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `--split`. Expected a split with examples. Received: "
+            f"--split {' --split '.join(splits)}, with --validation {args.validation} leaving "
+            "the validation split empty"
+        )
+    confusion_split = "test" if "test" in evaluated else evaluated[-1]
+    x, y = _model_inputs(model, dataset, confusion_split)
+    scores = model.predict(x, batch_size=1024, verbose=0)
+    cm = confusion_matrix(y, scores, dataset.num_classes)
+    mistakes = top_confusions(cm, dataset.class_names, k=_TOP_CONFUSIONS)
+    if args.json:
+        emit_json({
+            "model": args.model, "dataset": dataset.name,
+            "validation": args.validation, "seed": args.seed,
+            "splits": {r.split: {"examples": r.examples, "loss": r.loss, "accuracy": r.accuracy,
+                                 "error_rate": r.error_rate} for r in table.results},
+            "confusion": {
+                "split": confusion_split, "class_names": list(dataset.class_names), "matrix": cm,
+                "top_confusions": [{"true": t, "predicted": p, "count": n} for t, p, n in mistakes],
+            },
+        })
+        return EXIT_OK
+    out = console()
+    out.print(table.to_rich(title=f"{escape(args.model)} on {dataset.name}"))
+    out.print(confusion_heatmap(
+        cm, dataset.class_names,
+        title=f"Confusion matrix, {confusion_split} split (rows true, columns predicted)",
+    ))
+    if mistakes:
+        out.print("Most frequent mistakes (true -> predicted):")
+        for true, predicted, count in mistakes:
+            out.print(f"  {escape(true)} -> {escape(predicted)}: {count:,}")
+    else:
+        out.print(f"No mistakes on the {confusion_split} split.")
+    return EXIT_OK
+
+
+def _budget_target(target: str, dataset_name: str) -> tuple[keras.Model, str]:
+    """Builds the preset called `target`, or loads the model saved at `target`."""
+    load_backend()
+    from kerasmnist import presets
+
+    if target in presets.names():
+        info = get_dataset_info(dataset_name)
+        model = presets.build(target, input_shape=(math.prod(info.image_shape),),
+                              num_classes=info.num_classes)
+        return model, f"preset, for {info.name}"
+    if Path(target).is_file():
+        return _load_model(target, "target", compile=False), "saved model"
+    raise InvalidArgumentError(
+        f"Invalid value for argument `target`. Expected a preset name (one of "
+        f"{presets.names()}) or the path of a saved .keras model. Received: target={target!r}, "
+        "which is neither a preset nor an existing file"
+    )
+
+
+def _existing_file(path: str, argument: str) -> None:
+    if not Path(path).is_file():
+        what = "a directory" if Path(path).is_dir() else "no such file"
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected the path of a model saved with "
+            f"model.save('name.keras'). Received: {argument}={path!r} ({what})"
+        )
+
+
+def _load_model(path: str, argument: str, *, compile: bool) -> keras.Model:
+    """Loads a saved model; a missing or unreadable file is an `InvalidArgumentError`."""
+    _existing_file(path, argument)
+    if Path(path).suffix == ".keras" and not zipfile.is_zipfile(path):
+        # Keras itself would report such a file as "not found".
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected a Keras model saved with "
+            f"model.save('name.keras'), a zip archive. Received: {argument}={path!r}, which is "
+            "not a zip archive (damaged or not a model)"
+        )
+    load_backend()
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=compile)
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected a Keras model saved with "
+            f"model.save('name.keras'). Received: {argument}={path!r}, which Keras could not "
+            f"load: {error}"
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected a Keras model. Received: "
+            f"{argument}={path!r}, which holds a {type(model).__name__}"
+        )
+    return model
+
+
+def _check_model_fits(model: keras.Model, dataset: Dataset, path: str) -> None:
+    """Checks that the model is compiled and that its input and output fit the data set."""
+    pixels = math.prod(dataset.image_shape)
+    input_shape: Any = model.input_shape
+    output_shape: Any = model.output_shape
+    problem = None
+    if not model.compiled:
+        problem = ("a compiled model (saved after model.compile(...) with a loss for integer "
+                   "labels, as kerasmnist's presets are)", "an uncompiled model")
+    elif (not isinstance(input_shape, tuple) or None in input_shape[1:]
+          or math.prod(input_shape[1:]) != pixels):
+        problem = (f"a model taking {dataset.name} images of {pixels} pixels, flat or as an image",
+                   f"input shape {input_shape}")
+    elif not isinstance(output_shape, tuple) or output_shape[-1] != dataset.num_classes:
+        problem = (f"a model giving {dataset.num_classes} class scores",
+                   f"output shape {output_shape}")
+    if problem is not None:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `model`. Expected {problem[0]}. Received: "
+            f"model={path!r}, {problem[1]}"
+        )
+
+
+def _model_inputs(model: keras.Model, dataset: Dataset, split: str) -> tuple[Any, Any]:
+    """A split in the view the model takes, as `evaluate_splits` feeds it."""
+    view: Literal["flat", "image"] = "flat" if len(model.input_shape) == 2 else "image"
+    x, y = dataset.arrays(split, view=view)
+    return x.reshape((len(x), *model.input_shape[1:])), y
+
+
+def _layer_table(title: str, layers: tuple[LayerParams, ...]) -> Table:
+    table = Table(title=title)
+    table.add_column("layer")
+    table.add_column("type")
+    for header in ("trainable", "non-trainable", "params"):
+        table.add_column(header, justify="right")
+    for layer in layers:
+        table.add_row(escape(layer.name), layer.kind, f"{layer.trainable:,}",
+                      f"{layer.non_trainable:,}", f"{layer.total:,}")
+    return table
