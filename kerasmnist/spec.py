@@ -1,0 +1,384 @@
+"""Run specs: what a run trains or searches, from flags or a TOML file.
+
+A `RunSpec` holds every setting of a run. It is validated field by field when it
+is made, so a mistake is reported before any data is loaded, naming the field
+(and the file it came from), what was expected and what was found. It round-trips
+through TOML: `kerasmnist.run` writes it to the run directory as `spec.toml`, and
+`kerasmnist resume` reads it back.
+
+Hyperparameter overrides (see `kerasmnist.hypermodels.space`) go in an
+`[overrides]` table: a value fixes a hyperparameter, an array restricts it to
+those values, and an inline table `{ min = ..., max = ... }` narrows its range.
+
+Example `spec.toml`:
+
+    dataset = "mnist"
+    validation = 10000
+    model = "mlp"
+    search = "hyperband"
+    epochs = 20
+
+    [overrides]
+    num_layers = { min = 3, max = 5 }
+    activation = ["relu", "leaky_relu"]
+    batch_norm = true
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kerasmnist.errors import InvalidArgumentError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["BEST_MODEL_CHOICES", "SEARCH_KINDS", "RunSpec", "SpecError", "parse_override"]
+
+SEARCH_KINDS = ("none", "random", "grid", "hyperband", "bayesian")
+"""Values of `RunSpec.search`: plain training, or one of keras-tuner's tuners."""
+
+BEST_MODEL_CHOICES = ("checkpoint", "retrain")
+"""Values of `RunSpec.best_model`.
+
+- `"checkpoint"`: the best trial's own weights, at its best epoch;
+- `"retrain"`: a new model with the best hyperparameters, trained on training
+  and validation data together for the best trial's number of epochs.
+"""
+
+
+class SpecError(InvalidArgumentError):
+    """A run spec with an invalid field.
+
+    Attributes:
+        field: The name of the field.
+        source: Where the spec came from (a file), or `None`.
+    """
+
+    def __init__(self, field_name: str, message: str, source: str | None = None) -> None:
+        self.field = field_name
+        self.detail = message
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"Invalid run spec{where}: field `{field_name}`: {message}")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Every setting of a run. Validated on construction.
+
+    Attributes:
+        dataset: A registered data-set name. Defaults to `"mnist_sample"`, the
+            bundled sample, so that a run works offline.
+        validation: Validation examples carved from the training file: a count,
+            or a fraction in [0, 1). Defaults to `0.1`.
+        model: A hypermodel kind (`"mlp"`, `"cnn"`, `"tiny"`) or a preset name
+            (`kerasmnist.presets.names()`). Defaults to `"mlp"`.
+        overrides: Hyperparameter overrides of a hypermodel. Defaults to none.
+        search: `"none"` (train one configuration: the hypermodel's defaults with
+            the overrides, or the preset), `"random"`, `"grid"`, `"hyperband"` or
+            `"bayesian"`. Defaults to `"none"`.
+        trials: The most trials a random, grid or Bayesian search runs.
+            Defaults to `10`.
+        epochs: Epochs per trial; for Hyperband, the most epochs of one model.
+            Defaults to `5`.
+        batch_size: Training batch size; `None` uses the hypermodel's
+            `batch_size` hyperparameter (128 unless overridden or searched).
+            Defaults to `None`.
+        early_stopping: Stop a trial after this many epochs without improvement
+            of the objective, keeping its best weights; `None` never stops early.
+            Defaults to `None`.
+        max_params: Parameter budget; configurations over it are never trained.
+            Defaults to `None`.
+        seed: Seed of the split, the weights and the search. Defaults to `0`.
+        replicates: Models trained per final configuration with seeds `seed`,
+            `seed + 1`, ...; the results report their mean and standard
+            deviation. With a search, needs `best_model = "retrain"`. Defaults to
+            `1`.
+        executions_per_trial: Models trained per trial in a search, their scores
+            averaged. Defaults to `1`.
+        best_model: `"checkpoint"` or `"retrain"`; see `BEST_MODEL_CHOICES`.
+            Defaults to `"checkpoint"`.
+        objective: The logged metric that ranks trials: `val_accuracy`,
+            `val_loss`, or the full-eval `train_accuracy`, `train_loss`. Names
+            ending in `loss` are minimised, others maximised. Defaults to
+            `"val_accuracy"`.
+        limit: Train on only the first `limit` training examples (after the
+            validation split), for quick runs. Defaults to `None` (all).
+        full_eval: Evaluate the whole training set in inference mode after
+            each epoch (`FullEvalMetrics`). Defaults to `True`.
+        csv_log: Write each trial's epochs to `logs/<trial>.csv`. Defaults to
+            `True`.
+        tensorboard: Write TensorBoard logs to `tensorboard/`. Defaults to
+            `False`.
+        hyperband_factor: Hyperband's reduction factor. Defaults to `3`.
+        max_failed_trials: Stop a search after this many consecutive failed
+            trials (over budget, or a loss that became NaN). Defaults to `10`.
+    """
+
+    dataset: str = "mnist_sample"
+    validation: int | float = 0.1
+    model: str = "mlp"
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    search: str = "none"
+    trials: int = 10
+    epochs: int = 5
+    batch_size: int | None = None
+    early_stopping: int | None = None
+    max_params: int | None = None
+    seed: int = 0
+    replicates: int = 1
+    executions_per_trial: int = 1
+    best_model: str = "checkpoint"
+    objective: str = "val_accuracy"
+    limit: int | None = None
+    full_eval: bool = True
+    csv_log: bool = True
+    tensorboard: bool = False
+    hyperband_factor: int = 3
+    max_failed_trials: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", dict(self.overrides))
+        self.validate()
+
+    # -- construction ----------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], *, source: str | None = None) -> RunSpec:
+        """Makes a spec from a mapping (as read from TOML), checking every field.
+
+        Raises:
+            SpecError: An unknown or invalid field, naming it and `source`.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                raise SpecError(str(key), f"unknown field; expected one of {sorted(known)}", source)
+        values = dict(values)
+        if "overrides" in values:
+            values["overrides"] = _overrides_from_toml(values["overrides"], source)
+        try:
+            return cls(**values)
+        except SpecError as error:
+            if source is None or error.source is not None:
+                raise
+            raise SpecError(error.field, error.detail, source) from None
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> RunSpec:
+        """Reads a spec from a TOML file.
+
+        Raises:
+            SpecError: Invalid TOML, or an unknown or invalid field, naming the file.
+            FileNotFoundError: The file does not exist.
+        """
+        path = Path(path)
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise SpecError("(file)", f"not valid TOML: {error}", str(path)) from None
+        return cls.from_dict(values, source=str(path))
+
+    def replace(self, **changes: Any) -> RunSpec:
+        """Returns a copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- output ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON types (ranges as `[low, high]` lists)."""
+        values = dataclasses.asdict(self)
+        values["overrides"] = {k: list(v) if isinstance(v, tuple) else v
+                               for k, v in self.overrides.items()}
+        return values
+
+    def to_toml(self) -> str:
+        """The spec as TOML; fields that are `None` are left out (they are the defaults)."""
+        lines = ["# kerasmnist run spec"]
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "overrides" or value is None:
+                continue
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        if self.overrides:
+            lines += ["", "[overrides]"]
+            for key, value in self.overrides.items():
+                if isinstance(value, tuple):
+                    text = f"{{ min = {_toml_value(value[0])}, max = {_toml_value(value[1])} }}"
+                else:
+                    text = _toml_value(value)
+                lines.append(f"{key} = {text}")
+        return "\n".join(lines) + "\n"
+
+    # -- derived ---------------------------------------------------------------------
+
+    @property
+    def is_preset(self) -> bool:
+        """Whether `model` names a preset rather than a hypermodel kind."""
+        from kerasmnist.hypermodels import KINDS
+
+        return self.model not in KINDS
+
+    @property
+    def direction(self) -> str:
+        """`"min"` for an objective that is a loss, else `"max"`."""
+        return "min" if self.objective.endswith("loss") else "max"
+
+    # -- validation ------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Checks every field and their combinations.
+
+        Raises:
+            SpecError: The first invalid field found.
+        """
+        from kerasmnist.datasets import dataset_names
+
+        _check_choice("dataset", self.dataset, dataset_names())
+        _check_validation(self.validation)
+        for name in ("trials", "epochs", "replicates", "executions_per_trial", "max_failed_trials"):
+            _check_int(name, getattr(self, name), minimum=1)
+        _check_int("seed", self.seed, minimum=0)
+        _check_int("hyperband_factor", self.hyperband_factor, minimum=2)
+        for name in ("batch_size", "early_stopping", "max_params", "limit"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), minimum=1)
+        for name in ("full_eval", "csv_log", "tensorboard"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpecError(name, f"expected true or false, found {getattr(self, name)!r}")
+        _check_choice("search", self.search, SEARCH_KINDS)
+        _check_choice("best_model", self.best_model, BEST_MODEL_CHOICES)
+        _check_objective(self.objective, self.validation, self.full_eval)
+        self._check_model()
+        if self.replicates > 1 and self.search != "none" and self.best_model != "retrain":
+            raise SpecError("replicates", "replicates of a search's best model are retrained: "
+                            "set best_model = \"retrain\" (or replicates = 1)")
+        if self.best_model == "retrain" and self.search == "none":
+            raise SpecError("best_model", "\"retrain\" needs a search; with search = \"none\" "
+                            "use \"checkpoint\"")
+
+    def _check_model(self) -> None:
+        from kerasmnist import presets
+        from kerasmnist.hypermodels import KINDS
+
+        if not isinstance(self.model, str):
+            raise SpecError("model", f"expected a string, found {self.model!r}")
+        if self.model in KINDS:
+            try:
+                KINDS[self.model](overrides=self.overrides)
+            except InvalidArgumentError as error:
+                raise SpecError("overrides", str(error)) from None
+            return
+        if self.model not in presets.names():
+            raise SpecError("model", f"expected a hypermodel kind {sorted(KINDS)} or a preset "
+                            f"{presets.names()}, found {self.model!r}")
+        if self.search != "none":
+            raise SpecError("search", f"preset {self.model!r} has no hyperparameters to "
+                            f"search; use search = \"none\", or a hypermodel kind {sorted(KINDS)}")
+        if self.overrides:
+            raise SpecError("overrides", f"preset {self.model!r} takes no overrides; found "
+                            f"{sorted(self.overrides)}")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parses a command-line override `name=value`.
+
+    The value is read as a TOML value (`2`, `1e-3`, `true`, `"relu"`,
+    `[64, 128]`), as a range `low..high`, or else as a bare string.
+
+    Example:
+
+    >>> parse_override("units=[64, 128]"), parse_override("learning_rate=1e-4..1e-2")
+    (('units', [64, 128]), ('learning_rate', (0.0001, 0.01)))
+    >>> parse_override("activation=relu")
+    ('activation', 'relu')
+
+    Raises:
+        InvalidArgumentError: No `=`, or an empty name.
+    """
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `--set`. Expected name=value. Received: {text!r}")
+    if ".." in raw and not raw.startswith(("[", '"', "'")):
+        low, _, high = raw.partition("..")
+        return name, (_toml_scalar(low.strip()), _toml_scalar(high.strip()))
+    return name, _toml_scalar(raw)
+
+
+def _toml_scalar(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _overrides_from_toml(values: Any, source: str | None) -> dict[str, Any]:
+    if not isinstance(values, Mapping):
+        raise SpecError("overrides", f"expected a table, found {values!r}", source)
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            if set(value) != {"min", "max"}:
+                raise SpecError(f"overrides.{key}", "a range is written { min = ..., max = ... }; "
+                                f"found {dict(value)!r}", source)
+            value = (value["min"], value["max"])
+        result[key] = value
+    return result
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _check_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise SpecError(name, f"expected an integer >= {minimum}, found {value!r}")
+
+
+def _check_choice(name: str, value: Any, choices: Any) -> None:
+    if value not in choices:
+        raise SpecError(name, f"expected one of {list(choices)}, found {value!r}")
+
+
+def _check_validation(value: Any) -> None:
+    ok = not isinstance(value, bool) and (
+        (isinstance(value, numbers.Integral) and value >= 0)
+        or (isinstance(value, float) and 0.0 <= value < 1.0))
+    if not ok:
+        raise SpecError("validation", f"expected a count >= 0 or a fraction in [0, 1), found {value!r}")
+
+
+def _check_objective(objective: Any, validation: float, full_eval: bool) -> None:
+    allowed = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
+    _check_choice("objective", objective, allowed)
+    if objective.startswith("val_") and validation == 0:
+        raise SpecError("objective", f"{objective!r} needs a validation set; set validation "
+                        "above 0 or use train_accuracy")
+    if objective.startswith("train_") and not full_eval:
+        raise SpecError("objective", f"{objective!r} is measured by the full evaluation; set "
+                        "full_eval = true")
