@@ -30,6 +30,7 @@ from kerasmnist.errors import (
 )
 from kerasmnist.events import EventWriter, read_events
 from kerasmnist.idx import read_idx, write_idx
+from kerasmnist.runs import RunSpec
 
 if TYPE_CHECKING:
     from kerasmnist import evaluation, presets
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         TinyHyperModel,
         build_hypermodel,
     )
+    from kerasmnist.runs.engine import RunResult, resume, run
 
 __version__ = "0.1.0"
 
@@ -52,12 +54,15 @@ _LAZY = {
     "FullEvalMetrics": "kerasmnist.callbacks",
     "MLPHyperModel": "kerasmnist.hypermodels",
     "ParamBudget": "kerasmnist.budget",
+    "RunResult": "kerasmnist.runs.engine",
     "TinyHyperModel": "kerasmnist.hypermodels",
     "build_hypermodel": "kerasmnist.hypermodels",
     "check_budget": "kerasmnist.budget",
     "count_params": "kerasmnist.budget",
     "evaluation": "kerasmnist.evaluation",
     "presets": "kerasmnist.presets",
+    "resume": "kerasmnist.runs.engine",
+    "run": "kerasmnist.runs.engine",
 }
 
 __all__ = [
@@ -78,6 +83,8 @@ __all__ = [
     "MLPHyperModel",
     "ParamBudget",
     "ParamBudgetExceeded",
+    "RunResult",
+    "RunSpec",
     "TinyHyperModel",
     "__version__",
     "build_hypermodel",
@@ -91,6 +98,8 @@ __all__ = [
     "read_events",
     "read_idx",
     "register_dataset",
+    "resume",
+    "run",
     "write_idx",
 ]
 

@@ -13,17 +13,25 @@ and, by event type:
 
 - `run_started`: `spec` (the run's settings, any JSON object), `backend`, and
   `versions` (python, kerasmnist, keras, keras_tuner, numpy, the backend's package);
-- `trial_started`: `trial_id`, `hyperparameters` (name -> value);
+  the run engine adds `plan` (`trials`, `epochs`: what it expects to run, or
+  null where unknown) and `resumed` (whether an earlier start is continued);
+- `trial_started`: `trial_id`, `hyperparameters` (name -> value); the run engine
+  adds `worker` (the process running the trial);
 - `epoch_ended`: `trial_id` (or null), `epoch` (0-based, as Keras counts), `epochs`
   (planned total, or null), `logs` (every value Keras logged, the full-eval
   metrics included), `seconds`;
 - `confusion`: `trial_id`, `epoch`, `split`, `class_names`, `matrix` (rows true,
   columns predicted, counts), `per_class` (class -> precision, recall, f1, support);
 - `trial_ended`: `trial_id`, `status` (e.g. "COMPLETED", "FAILED"), `score` (or
-  null), `params` (weight count, or null);
+  null), `params` (weight count, or null); the run engine adds `worker`,
+  `message` (why a trial failed, or null) and `rss_mb` (the process's resident
+  memory, or null);
 - `run_ended`: `results` (any JSON object);
-- `run_failed`: `error` (the message), `error_type`, `traceback`.
+- `run_failed`: `error` (the message), `error_type`, `traceback`;
+- `run_interrupted`: `reason`; the run was stopped (Ctrl-C, a signal, a cancel)
+  and can be resumed.
 
+A run that is resumed appends a new `run_started` to the same log.
 Numbers that are not finite (a NaN loss) are written as `null`. A writer may add
 fields; readers ignore the ones they do not know. Lines are only ever appended,
 each with one `write`, and flushed at once. A line cut short by a crash is
@@ -41,17 +49,17 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SCHEMA_VERSION", "EventWriter", "read_events"]
+__all__ = ["SCHEMA_VERSION", "EventTail", "EventWriter", "jsonable", "read_events"]
 
 SCHEMA_VERSION = 1
-TERMINAL_EVENTS = frozenset({"run_ended", "run_failed"})
+TERMINAL_EVENTS = frozenset({"run_ended", "run_failed", "run_interrupted"})
 """Events after which a run writes nothing more (until it is resumed)."""
 
 
@@ -62,6 +70,8 @@ class EventWriter:
 
     Args:
         path: The log file; its directory is created if needed.
+        listeners: Callables given each record after it is written (the command
+            line draws its progress from them). Defaults to none.
 
     Example:
 
@@ -73,8 +83,14 @@ class EventWriter:
     ['trial_started']
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        listeners: Sequence[Callable[[dict[str, Any]], None]] = (),
+    ) -> None:
         self.path = Path(path)
+        self.listeners = list(listeners)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -84,20 +100,25 @@ class EventWriter:
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         """Appends one event; returns the record written."""
         record = {"schema": SCHEMA_VERSION, "event": event, "time": time.time(), **fields}
-        line = json.dumps(_jsonable(record), separators=(",", ":"), allow_nan=False) + "\n"
+        line = json.dumps(jsonable(record), separators=(",", ":"), allow_nan=False) + "\n"
         with self._lock:
             _write_all(self._fd, line.encode("utf-8"))
+        for listener in self.listeners:
+            listener(record)
         return record
 
-    def run_started(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+    def run_started(self, spec: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
         """Records the start of a run, with the versions that will produce it."""
         backend = _backend()
         return self.write("run_started", spec=dict(spec), backend=backend,
-                          versions=_versions(backend))
+                          versions=_versions(backend), **extra)
 
-    def trial_started(self, trial_id: str, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    def trial_started(
+        self, trial_id: str, hyperparameters: Mapping[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         """Records the start of a trial and its hyperparameters."""
-        return self.write("trial_started", trial_id=trial_id, hyperparameters=dict(hyperparameters))
+        return self.write("trial_started", trial_id=trial_id,
+                          hyperparameters=dict(hyperparameters), **extra)
 
     def epoch_ended(
         self,
@@ -128,15 +149,20 @@ class EventWriter:
                           per_class=dict(per_class or {}))
 
     def trial_ended(
-        self, trial_id: str, *, status: str, score: float | None = None, params: int | None = None
+        self, trial_id: str, *, status: str, score: float | None = None, params: int | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """Records the end of a trial."""
         return self.write("trial_ended", trial_id=trial_id, status=status, score=score,
-                          params=params)
+                          params=params, **extra)
 
     def run_ended(self, results: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Records the successful end of a run."""
         return self.write("run_ended", results=dict(results or {}))
+
+    def run_interrupted(self, reason: str = "interrupted") -> dict[str, Any]:
+        """Records that a run was stopped before its end; it can be resumed."""
+        return self.write("run_interrupted", reason=reason)
 
     def run_failed(self, error: BaseException) -> dict[str, Any]:
         """Records a run's failure with the error and its traceback."""
@@ -186,8 +212,8 @@ def read_events(
         poll_interval: Seconds between checks for new data. Defaults to `0.2`.
         idle_timeout: In follow mode, stop after this many seconds without a new
             event; `None` waits for ever. Defaults to `None`.
-        stop_at_end: In follow mode, stop after a `run_ended` or `run_failed`
-            event. Defaults to `True`.
+        stop_at_end: In follow mode, stop after a `run_ended`, `run_failed` or
+            `run_interrupted` event. Defaults to `True`.
 
     Yields:
         Each event as a dict.
@@ -225,6 +251,44 @@ def read_events(
             time.sleep(poll_interval)
 
 
+class EventTail:
+    """Returns the events appended to a log since the last `poll()`, without blocking.
+
+    For polling loops, such as a user interface's timer. A line still being
+    written is held back until its newline arrives; a line cut short by a
+    crash is skipped.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
+    >>> tail = EventTail(path)
+    >>> tail.poll()
+    []
+    >>> with EventWriter(path) as events:
+    ...     _ = events.run_interrupted()
+    >>> [e["event"] for e in tail.poll()], tail.poll()
+    (['run_interrupted'], [])
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.offset = 0
+        self._pending = b""
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The complete events written since the last call (none if the file is missing)."""
+        try:
+            with open(self.path, "rb") as stream:
+                stream.seek(self.offset)
+                chunk = stream.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(chunk)
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        return [event for event in map(_parse, lines) if event is not None]
+
+
 def _parse(line: bytes) -> dict[str, Any] | None:
     try:
         event = json.loads(line)
@@ -247,14 +311,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain JSON types: NumPy scalars and arrays converted, non-finite floats to None."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -262,7 +326,7 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if hasattr(value, "numpy"):  # a backend tensor
-        return _jsonable(np.asarray(value))
+        return jsonable(np.asarray(value))
     return str(value)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.spec import RunSpec, SpecError, parse_override
+from kerasmnist.runs.spec import RunSpec, SpecError, parse_override
 
 
 def test_the_defaults_train_an_mlp_on_the_bundled_sample():
@@ -106,3 +106,19 @@ def test_replace_validates_the_copy():
     assert spec.replace(epochs=9).epochs == 9
     with pytest.raises(SpecError, match="epochs"):
         spec.replace(epochs=0)
+
+
+def test_the_model_names_match_the_library_and_checking_needs_no_keras():
+    import subprocess
+    import sys
+
+    from kerasmnist import presets
+    from kerasmnist.hypermodels import KINDS
+    from kerasmnist.runs.spec import HYPERMODEL_KINDS, PRESET_NAMES
+
+    assert list(PRESET_NAMES) == presets.names() and set(HYPERMODEL_KINDS) == set(KINDS)
+    code = ("import sys; from kerasmnist.runs.spec import RunSpec; "
+            "RunSpec(model='lenet5', search='none'); RunSpec(model='cnn', search='random'); "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'keras_tuner') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

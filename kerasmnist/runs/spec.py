@@ -43,7 +43,19 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["BEST_MODEL_CHOICES", "SEARCH_KINDS", "RunSpec", "SpecError", "parse_override"]
+__all__ = ["BEST_MODEL_CHOICES", "HYPERMODEL_KINDS", "PRESET_NAMES", "SEARCH_KINDS", "RunSpec",
+           "SpecError", "parse_override"]
+
+HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
+"""The hypermodel kinds (`kerasmnist.hypermodels.KINDS`), named here without importing Keras."""
+
+PRESET_NAMES = (
+    "logistic_regression", "avgpool5_dense", "conv2_maxpool9", "mlp_128", "mlp_128_128",
+    "mlp_128_128_128", "mlp_64_64", "mlp_500_300", "mlp_deep_thin", "cnn_small", "cnn_medium",
+    "cnn_large", "lenet5", "keras_convnet",
+)
+"""The preset names (`kerasmnist.presets.names()`), named here without importing Keras, so
+that a spec is checked (by the terminal UI, say) without loading TensorFlow."""
 
 SEARCH_KINDS = ("none", "random", "grid", "hyperband", "bayesian")
 """Values of `RunSpec.search`: plain training, or one of keras-tuner's tuners."""
@@ -226,9 +238,7 @@ class RunSpec:
     @property
     def is_preset(self) -> bool:
         """Whether `model` names a preset rather than a hypermodel kind."""
-        from kerasmnist.hypermodels import KINDS
-
-        return self.model not in KINDS
+        return self.model not in HYPERMODEL_KINDS
 
     @property
     def direction(self) -> str:
@@ -269,23 +279,23 @@ class RunSpec:
                             "use \"checkpoint\"")
 
     def _check_model(self) -> None:
-        from kerasmnist import presets
-        from kerasmnist.hypermodels import KINDS
-
         if not isinstance(self.model, str):
             raise SpecError("model", f"expected a string, found {self.model!r}")
-        if self.model in KINDS:
-            try:
-                KINDS[self.model](overrides=self.overrides)
-            except InvalidArgumentError as error:
-                raise SpecError("overrides", str(error)) from None
+        if self.model in HYPERMODEL_KINDS:
+            if self.overrides:  # checked against the space, which needs keras-tuner
+                from kerasmnist.hypermodels import KINDS
+
+                try:
+                    KINDS[self.model](overrides=self.overrides)
+                except InvalidArgumentError as error:
+                    raise SpecError("overrides", str(error)) from None
             return
-        if self.model not in presets.names():
-            raise SpecError("model", f"expected a hypermodel kind {sorted(KINDS)} or a preset "
-                            f"{presets.names()}, found {self.model!r}")
+        if self.model not in PRESET_NAMES:
+            raise SpecError("model", f"expected a hypermodel kind {list(HYPERMODEL_KINDS)} or a "
+                            f"preset {list(PRESET_NAMES)}, found {self.model!r}")
         if self.search != "none":
-            raise SpecError("search", f"preset {self.model!r} has no hyperparameters to "
-                            f"search; use search = \"none\", or a hypermodel kind {sorted(KINDS)}")
+            raise SpecError("search", f"preset {self.model!r} has no hyperparameters to search; "
+                            f"use search = \"none\", or a hypermodel kind {list(HYPERMODEL_KINDS)}")
         if self.overrides:
             raise SpecError("overrides", f"preset {self.model!r} takes no overrides; found "
                             f"{sorted(self.overrides)}")

@@ -1,0 +1,384 @@
+"""`kerasmnist train`, `search`, `resume`, `runs` and `worker`: runs from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from kerasmnist.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_flag,
+    console,
+    emit_json,
+    load_backend,
+)
+from kerasmnist.cli.data import validation_size
+from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.runs.rundir import list_runs, load_spec, read_results, run_info, trial_table
+from kerasmnist.runs.spec import BEST_MODEL_CHOICES, SEARCH_KINDS, RunSpec, parse_override
+
+__all__ = ["register", "spec_from_args"]
+
+EXIT_INTERRUPTED = 130
+DEFAULT_RUNS_DIR = "runs"
+
+# Flags that set a spec field of the same name (dest -> field).
+_SPEC_FLAGS = ("dataset", "validation", "model", "search", "trials", "epochs", "batch_size",
+               "early_stopping", "max_params", "seed", "replicates", "executions_per_trial",
+               "best_model", "objective", "limit", "hyperband_factor", "max_failed_trials",
+               "full_eval", "csv_log", "tensorboard")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds `train`, `search`, `resume`, `runs` and `worker`."""
+    train = subparsers.add_parser(
+        "train", help="train one configuration (a preset, or a hypermodel's defaults)",
+        description="Train one model and evaluate it. With no options: an MLP on the bundled "
+                    "MNIST sample, offline.")
+    _add_spec_flags(train, search=False)
+    train.set_defaults(func=_run_command, search_command=False)
+
+    search = subparsers.add_parser(
+        "search", help="search a hypermodel's space with keras-tuner",
+        description="Search hyperparameters with keras-tuner, then evaluate the best model.")
+    _add_spec_flags(search, search=True)
+    search.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="run the search with keras-tuner's distributed mode: a chief and N "
+                             "worker processes on this machine")
+    search.set_defaults(func=_run_command, search_command=True)
+
+    resume = subparsers.add_parser("resume", help="continue an interrupted run",
+                                   description="Continue a run from its directory: completed "
+                                               "trials are kept, an interrupted one is restarted.")
+    resume.add_argument("run_dir", help="the run directory")
+    _add_output_flags(resume)
+    resume.set_defaults(func=_resume_command)
+
+    runs = subparsers.add_parser("runs", help="list and show runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)
+    listing = runs_sub.add_parser("list", help="the runs in a runs directory, newest first")
+    listing.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
+                         help=f"where runs are (default: ./{DEFAULT_RUNS_DIR})")
+    add_json_flag(listing)
+    listing.set_defaults(func=_list_command)
+    show = runs_sub.add_parser("show", help="one run: status, trials, results")
+    show.add_argument("run_dir", help="the run directory")
+    add_json_flag(show)
+    show.set_defaults(func=_show_command)
+
+    worker = subparsers.add_parser(
+        "worker", help="one process of a distributed search (chief or worker)",
+        description="Run one process of a distributed search on a run directory made by "
+                    "`kerasmnist search`. The role comes from KERASTUNER_TUNER_ID ('chief' "
+                    "serves trials, any other id runs them), KERASTUNER_ORACLE_IP and "
+                    "KERASTUNER_ORACLE_PORT.")
+    worker.add_argument("run_dir", help="the run directory (shared with the chief)")
+    worker.set_defaults(func=_worker_command)
+
+
+def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
+    spec = parser.add_argument_group("run spec (flags override --config)")
+    spec.add_argument("--config", metavar="TOML", help="read the spec from a TOML file")
+    spec.add_argument("--dataset", help="data set name (default: mnist_sample, bundled)")
+    spec.add_argument("--validation", type=validation_size,
+                      help="validation examples carved from training: a count or a fraction "
+                           "(default: 0.1)")
+    spec.add_argument("--model", help="hypermodel kind (mlp, cnn, tiny) or preset name "
+                                      "(default: mlp)")
+    spec.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                      help="hyperparameter override: a value fixes it, [a, b] restricts it, "
+                           "low..high narrows it (repeatable)")
+    if search:
+        spec.add_argument("--search", choices=[k for k in SEARCH_KINDS if k != "none"],
+                          help="the tuner (default: random)")
+        spec.add_argument("--trials", type=int, help="most trials (default: 10)")
+        spec.add_argument("--executions-per-trial", type=int, help="models per trial (default: 1)")
+        spec.add_argument("--best-model", choices=BEST_MODEL_CHOICES,
+                          help="the best trial's checkpoint, or a retrain on train+validation "
+                               "with its hyperparameters (default: checkpoint)")
+        spec.add_argument("--hyperband-factor", type=int, help="Hyperband's factor (default: 3)")
+        spec.add_argument("--max-failed-trials", type=int,
+                          help="stop after this many failed trials in a row (default: 10)")
+    spec.add_argument("--epochs", type=int, help="epochs per trial; Hyperband's most (default: 5)")
+    spec.add_argument("--batch-size", type=int, help="batch size (default: the hypermodel's, 128)")
+    spec.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                      help="stop a trial after PATIENCE epochs without improvement")
+    spec.add_argument("--max-params", type=int, help="parameter budget")
+    spec.add_argument("--seed", type=int, help="seed (default: 0)")
+    spec.add_argument("--replicates", type=int,
+                      help="models trained for the final configuration, with mean and std")
+    spec.add_argument("--objective", help="val_accuracy (default), val_loss, train_accuracy, "
+                                          "train_loss")
+    spec.add_argument("--limit", type=int, help="train on the first LIMIT training examples only")
+    spec.add_argument("--no-full-eval", dest="full_eval", action="store_const", const=False,
+                      help="skip the full training-set evaluation after each epoch")
+    spec.add_argument("--no-csv", dest="csv_log", action="store_const", const=False,
+                      help="do not write logs/<trial>.csv")
+    spec.add_argument("--tensorboard", action="store_const", const=True,
+                      help="write TensorBoard logs")
+    where = parser.add_argument_group("where")
+    where.add_argument("--run-dir", help="the run directory (default: RUNS_DIR/<time>-<dataset>-"
+                                         "<model>[-<search>])")
+    where.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
+                       help=f"where new run directories go (default: ./{DEFAULT_RUNS_DIR})")
+    _add_output_flags(parser)
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    add_json_flag(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show Keras's and keras-tuner's own output")
+
+
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    """Builds the spec: `--config`'s file (or the defaults), then each flag given.
+
+    Raises:
+        InvalidArgumentError: An invalid field or override, naming it.
+    """
+    values: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        if not Path(args.config).is_file():
+            raise InvalidArgumentError(
+                f"Invalid value for argument `--config`. Expected a TOML file. Received: "
+                f"{args.config!r}, which does not exist")
+        values = RunSpec.from_toml(args.config).to_dict()
+        values["overrides"] = dict(RunSpec.from_toml(args.config).overrides)
+    for name in _SPEC_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    if args.search_command:
+        values.setdefault("search", "random")
+    elif values.get("search", "none") != "none":
+        raise InvalidArgumentError(
+            f"`kerasmnist train` trains one configuration, but the spec sets search = "
+            f"{values['search']!r}; use `kerasmnist search`")
+    overrides = dict(values.get("overrides", {}))
+    for text in args.overrides:
+        name, value = parse_override(text)
+        overrides[name] = value
+    values["overrides"] = overrides
+    return RunSpec.from_dict(values, source=args.config)
+
+
+def _default_run_dir(args: argparse.Namespace, spec: RunSpec) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{stamp}-{spec.dataset}-{spec.model}" + (f"-{spec.search}" if spec.search != "none" else "")
+    return Path(args.runs_dir) / name
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    load_backend(verbose=args.verbose)
+    spec = spec_from_args(args)
+    run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args, spec)
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `--workers`. Expected an integer >= 1. Received: {workers}")
+    return _execute(args, run_dir, spec, workers=workers)
+
+
+def _resume_command(args: argparse.Namespace) -> int:
+    load_backend(verbose=args.verbose)
+    run_dir = Path(args.run_dir)
+    spec = load_spec(run_dir)
+    return _execute(args, run_dir, spec, workers=None)
+
+
+def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers: int | None) -> int:
+    from kerasmnist.runs import engine
+
+    err = console(stderr=True)
+    done = run_info(run_dir).trials_done if (run_dir / "spec.toml").is_file() else 0
+    if not args.json:
+        err.print(f"Run directory: {run_dir}")
+    try:
+        with _progress(args, err, done) as listeners, _stdout_to_stderr(args.json):
+            if workers:
+                result = engine.run_distributed(spec, run_dir, workers=workers, listeners=listeners)
+            else:
+                result = engine.run(spec, run_dir, listeners=listeners,
+                                    verbose=1 if args.verbose else 0)
+    except KeyboardInterrupt:
+        message = f"Interrupted. Continue with: kerasmnist resume {run_dir}"
+        if args.json:
+            emit_json({"status": "interrupted", "run_dir": str(run_dir), "message": message})
+        else:
+            err.print(message)
+        return EXIT_INTERRUPTED
+    except engine.RunError as error:
+        if args.json:
+            emit_json({"status": "failed", "run_dir": str(run_dir), "error": str(error)})
+        else:
+            err.print(f"Run failed: {error}")
+        return EXIT_FAILED
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        _print_results(result.to_dict())
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, err: Any, done: int) -> Iterator[list[Any]]:
+    if args.quiet:
+        yield []
+        return
+    from kerasmnist.cli.progress import RunProgress
+
+    with RunProgress(err, trials_done=done) as progress:
+        yield [progress]
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """Keeps standard output for the one JSON document: the libraries' prints go to stderr."""
+    if not active:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def _print_results(result: dict[str, Any]) -> None:
+    from kerasmnist.evaluation import confusion_heatmap
+
+    out = console()
+    spec = result["spec"]
+    table = Table(title=f"{spec['dataset']}: {spec['model']}, best {result['best_trial']} "
+                        f"({result['params']:,} weights)")
+    for column in ("split", "examples", "loss", "accuracy", "error %"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for s in result["splits"]:
+        table.add_row(s["split"], f"{s['examples']:,}", f"{s['loss']:.4f}", f"{s['accuracy']:.4f}",
+                      f"{s['error_rate']:.2f}")
+    out.print(table)
+    if result.get("replicates"):
+        reps = result["replicates"]
+        out.print(f"Test accuracy over {len(reps['values'])} replicates: "
+                  f"{reps['mean']:.4f} ± {reps['std']:.4f}")
+    if len(result["trials"]) > 1:
+        out.print(_trials_table(result["trials"], spec["objective"], direction_min=spec["objective"]
+                                .endswith("loss")))
+    import numpy as np
+
+    out.print(confusion_heatmap(np.asarray(result["confusion"]), result["class_names"],
+                                title="Test confusion matrix (rows true, columns predicted)"))
+    if result["top_confusions"]:
+        out.print("Top confusions: " + ", ".join(f"{t} -> {p}: {n}"
+                                                 for t, p, n in result["top_confusions"]))
+    out.print(f"Saved in {result['run_dir']}")
+
+
+def _trials_table(trials: list[dict[str, Any]], objective: str, *, direction_min: bool,
+                  limit: int = 15, max_columns: int = 5) -> Table:
+    """The best trials first, with the hyperparameters that differ between trials."""
+    sign = 1.0 if direction_min else -1.0
+    ranked = sorted(trials, key=lambda t: (t["score"] is None, sign * (t["score"] or 0.0)))
+    varying = _varying_hyperparameters(trials)[:max_columns]
+    table = Table(title=f"Trials by {objective}" + (f" (best {limit} of {len(trials)})"
+                                                    if len(trials) > limit else ""))
+    for column in ("trial", "status", objective, "weights", *varying):
+        table.add_column(column, justify="left" if column in ("trial", "status") else "right")
+    for t in ranked[:limit]:
+        hp = t.get("hyperparameters") or {}
+        table.add_row(str(t["trial_id"]), str(t["status"]),
+                      "" if t["score"] is None else f"{t['score']:.4f}",
+                      "" if t["params"] is None else f"{t['params']:,}",
+                      *(_short(hp.get(name)) for name in varying))
+    return table
+
+
+def _varying_hyperparameters(trials: list[dict[str, Any]]) -> list[str]:
+    """The hyperparameters whose values differ between trials (keras-tuner's own left out)."""
+    names: dict[str, set[str]] = {}
+    for t in trials:
+        for name, value in (t.get("hyperparameters") or {}).items():
+            if not name.startswith("tuner/"):
+                names.setdefault(name, set()).add(repr(value))
+    return [name for name, values in names.items() if len(values) > 1
+            or any(name not in (t.get("hyperparameters") or {}) for t in trials)]
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _list_command(args: argparse.Namespace) -> int:
+    infos = list_runs(args.runs_dir)
+    if args.json:
+        emit_json({"runs_dir": args.runs_dir, "runs": [i.to_dict() for i in infos]})
+        return EXIT_OK
+    out = console()
+    if not infos:
+        out.print(f"No runs in {args.runs_dir}")
+        return EXIT_OK
+    table = Table(title=f"Runs in {args.runs_dir}")
+    for column in ("run", "status", "dataset", "model", "search", "trials", "best", "test acc",
+                   "started"):
+        table.add_column(column, justify="right" if column in ("trials", "best", "test acc")
+                         else "left")
+    for info in infos:
+        spec = info.spec
+        planned = f"/{info.trials_planned}" if info.trials_planned else ""
+        table.add_row(
+            info.path.name, info.status, spec.dataset if spec else "?", spec.model if spec else "?",
+            spec.search if spec else "?", f"{info.trials_done}{planned}",
+            "" if info.best_score is None else f"{info.best_score:.4f}",
+            "" if info.test_accuracy is None else f"{info.test_accuracy:.4f}",
+            _when(info.started))
+    out.print(table)
+    return EXIT_OK
+
+
+def _show_command(args: argparse.Namespace) -> int:
+    info = run_info(args.run_dir)
+    results = read_results(args.run_dir)
+    trials = trial_table(Path(args.run_dir) / "events.jsonl") if (
+        Path(args.run_dir) / "events.jsonl").exists() else []
+    if args.json:
+        emit_json({**info.to_dict(), "trials": trials, "results": results})
+        return EXIT_OK
+    out = console()
+    spec = info.spec
+    out.print(f"Run {info.path}: {info.status}, started {_when(info.started)}, "
+              f"{info.trials_done}{'/' + str(info.trials_planned) if info.trials_planned else ''} "
+              f"trials done")
+    if spec is not None:
+        out.print(spec.to_toml().strip())
+    if info.error:
+        out.print(f"Error:\n{info.error}")
+    if results is not None:
+        _print_results(results)
+    elif trials and spec is not None:
+        out.print(_trials_table(trials, spec.objective, direction_min=spec.direction == "min"))
+    return EXIT_OK
+
+
+def _worker_command(args: argparse.Namespace) -> int:
+    load_backend()
+    from kerasmnist.runs import engine
+
+    engine.search_worker(args.run_dir)
+    return EXIT_OK
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+

@@ -1,0 +1,852 @@
+"""The run engine: `run(spec, run_dir)` trains or searches, durably.
+
+A run lives in a directory, which holds everything needed to follow it, resume it
+and use what it produced:
+
+    spec.toml                  the RunSpec (written first, read by resume)
+    events.jsonl               the event log (kerasmnist.events), appended live
+    search/                    keras-tuner's project: oracle, trials, checkpoints
+    replicates/r0/ ...         each plain-training (or retrained) model and result
+    logs/<trial>.csv           each trial's epochs (CSVLogger), when asked
+    tensorboard/               TensorBoard logs, when asked
+    results.json               everything measured, for scripts
+    results.txt                the train / validation / test table and trials
+    confusion.txt              the test confusion matrix and top confusions
+    best_model.keras           the best model
+    best_hyperparameters.json  its hyperparameters
+
+Running again on the same directory resumes: completed trials and replicates are
+kept, an interrupted one is restarted. Every file is written to a temporary name
+and renamed (keras-tuner's own JSON files included), and the event log is only
+ever appended, so a run killed at any moment, even with SIGKILL, leaves a
+directory that resumes and a log that reads. The test set is evaluated once, at
+the end, on the chosen model (and on each replicate, for their statistics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from kerasmnist.datasets import Dataset, load_dataset
+from kerasmnist.errors import InvalidArgumentError, KerasMnistError
+from kerasmnist.events import EventTail, EventWriter
+from kerasmnist.fileio import atomic_path, atomic_write_json, atomic_write_text
+from kerasmnist.runs.rundir import (
+    EVENTS_FILE,
+    MODEL_FILE,
+    RESULTS_FILE,
+    SPEC_FILE,
+    RunBusyError,
+    RunLock,
+    load_spec,
+    trial_table,
+)
+from kerasmnist.runs.spec import RunSpec
+
+__all__ = ["RunBusyError", "RunError", "RunResult", "TrialFailed", "prepare_run_dir", "resume", "run",
+           "run_distributed", "search_worker"]
+
+TUNER_PROJECT = "search"
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+class RunError(KerasMnistError, RuntimeError):
+    """A run that could not produce a model (every trial failed, say)."""
+
+
+@dataclass
+class RunResult:
+    """What a run produced. `to_dict()` is the content of `results.json`.
+
+    Attributes:
+        run_dir: The run directory.
+        spec: The run's spec.
+        splits: Loss, accuracy and error rate % of the final model per split.
+        params: The final model's weight count.
+        best_trial: The id of the best trial (or replicate).
+        best_hyperparameters: Its hyperparameters.
+        trials: Every trial: id, status, score, params, hyperparameters.
+        replicates: Test accuracy of each replicate with mean and standard
+            deviation, or `None` for a single model.
+        class_names: The data set's class names.
+        confusion: The test confusion matrix (counts; rows true).
+        top_confusions: The largest off-diagonal cells, `(true, predicted, count)`.
+        seconds: Wall time of this session of the run.
+    """
+
+    run_dir: Path
+    spec: RunSpec
+    splits: list[dict[str, Any]]
+    params: int
+    best_trial: str
+    best_hyperparameters: dict[str, Any]
+    trials: list[dict[str, Any]]
+    replicates: dict[str, Any] | None
+    class_names: list[str]
+    confusion: np.ndarray
+    top_confusions: list[tuple[str, str, int]]
+    seconds: float
+    status: str = "finished"
+
+    @property
+    def test_accuracy(self) -> float:
+        """The final model's accuracy on the test set."""
+        return float(next(s["accuracy"] for s in self.splits if s["split"] == "test"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON types."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["run_dir"] = str(self.run_dir)
+        values["spec"] = self.spec.to_dict()
+        values["confusion"] = self.confusion.tolist()
+        values["test_accuracy"] = self.test_accuracy
+        values["top_confusions"] = [list(t) for t in self.top_confusions]
+        return values
+
+
+# -- public entry points ---------------------------------------------------------------
+
+
+def run(
+    spec: RunSpec,
+    run_dir: str | os.PathLike[str],
+    *,
+    listeners: Sequence[Listener] = (),
+    verbose: int = 0,
+) -> RunResult:
+    """Runs a spec in a run directory, resuming what an earlier start left there.
+
+    Args:
+        spec: What to run.
+        run_dir: The run directory; created if needed. If it already holds a
+            run, `spec` must be the same (use `resume` to continue one without
+            restating it).
+        listeners: Callables given each event as it is written. Defaults to none.
+        verbose: Keras's and keras-tuner's own verbosity. Defaults to `0`.
+
+    Returns:
+        A `RunResult`, also written to `results.json`.
+
+    Raises:
+        InvalidArgumentError: `run_dir` holds a run with a different spec.
+        RunBusyError: Another process is running `run_dir`.
+        RunError: No trial or replicate completed.
+        KeyboardInterrupt: The run was interrupted (recorded as
+            `run_interrupted`; running it again resumes).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        resumed = _write_or_check_spec(spec, run_dir)
+        events = EventWriter(run_dir / EVENTS_FILE, listeners=listeners)
+        started = time.perf_counter()
+        try:
+            events.run_started(spec.to_dict(), plan=_plan(spec), resumed=resumed)
+            with _interrupt_on_sigterm():
+                result = _run(spec, run_dir, events, verbose)
+            result.seconds = time.perf_counter() - started
+            _write_results(result)
+            events.run_ended(_summary(result))
+            return result
+        except KeyboardInterrupt:
+            events.run_interrupted("interrupted")
+            raise
+        except BaseException as error:
+            events.run_failed(error)
+            raise
+        finally:
+            events.close()
+
+
+def resume(
+    run_dir: str | os.PathLike[str], *, listeners: Sequence[Listener] = (), verbose: int = 0
+) -> RunResult:
+    """Continues the run in `run_dir` from its `spec.toml`; see `run`.
+
+    Raises:
+        InvalidArgumentError: `run_dir` holds no run.
+    """
+    return run(load_spec(run_dir), run_dir, listeners=listeners, verbose=verbose)
+
+
+def search_worker(run_dir: str | os.PathLike[str], *, verbose: int = 0) -> None:
+    """Runs one process of a distributed search: the chief (oracle) or a worker.
+
+    The role comes from keras-tuner's environment variables:
+    `KERASTUNER_TUNER_ID` (`chief` for the oracle, any other id for a worker),
+    `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`. The chief serves trials
+    until the search is done; each worker runs trials and appends their events
+    to the run directory's log, which must be shared with the chief. Afterwards
+    `resume(run_dir)` gathers the results and evaluates the best model.
+
+    Raises:
+        InvalidArgumentError: No run spec in `run_dir`, a spec without a
+            search, or the environment variables are missing.
+    """
+    missing = [v for v in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+               if not os.environ.get(v)]
+    if missing:
+        raise InvalidArgumentError(f"A distributed search process needs the environment "
+                                   f"variables {missing}, which are not set")
+    run_dir = Path(run_dir)
+    spec = load_spec(run_dir)
+    if spec.search == "none":
+        raise InvalidArgumentError("Invalid run spec: field `search`: a distributed run needs a "
+                                   "search, found 'none'")
+    events = EventWriter(run_dir / EVENTS_FILE)
+    try:
+        data = _load_data(spec)
+        tuner = _make_tuner(spec, data, run_dir, events)
+        _search(tuner, spec, data, verbose)
+    finally:
+        events.close()
+
+
+def prepare_run_dir(spec: RunSpec, run_dir: str | os.PathLike[str]) -> bool:
+    """Writes `spec.toml` into a new run directory, or checks the one there.
+
+    Returns:
+        Whether the directory already held this run (so running it resumes).
+
+    Raises:
+        InvalidArgumentError: The directory holds a run with a different spec.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return _write_or_check_spec(spec, run_dir)
+
+
+def run_distributed(
+    spec: RunSpec,
+    run_dir: str | os.PathLike[str],
+    *,
+    workers: int,
+    listeners: Sequence[Listener] = (),
+    port: int | None = None,
+    poll_interval: float = 0.5,
+) -> RunResult:
+    """Runs a search with keras-tuner's distributed mode on this machine.
+
+    Starts a chief process (the oracle) and `workers` worker processes on
+    127.0.0.1, which append their events to the run directory's log; passes
+    each new event to `listeners`; when every worker is done, stops the chief
+    and finishes the run in this process (best model, test evaluation, files),
+    as `resume` would. Running it again on the same directory resumes.
+
+    Args:
+        spec: A spec with a search.
+        run_dir: The run directory.
+        workers: Number of worker processes, at least 1.
+        listeners: Callables given each event. Defaults to none.
+        port: The chief's port. Defaults to `None` (a free one).
+        poll_interval: Seconds between checks of the log and the processes.
+
+    Raises:
+        InvalidArgumentError: `workers` below 1, or a spec without a search.
+        RunError: A worker process failed; the end of its output is in the
+            message.
+    """
+    import socket
+    import subprocess
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `workers`. Expected an integer >= 1. Received: {workers!r}")
+    if spec.search == "none":
+        raise InvalidArgumentError("Invalid run spec: field `search`: a distributed run needs a "
+                                   "search, found 'none'")
+    run_dir = Path(run_dir)
+    prepare_run_dir(spec, run_dir)
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    logs = run_dir / "workers"
+    logs.mkdir(exist_ok=True)
+    tail = EventTail(run_dir / EVENTS_FILE)
+    tail.poll()  # listeners get only what this call adds
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    with RunLock(run_dir):
+        with EventWriter(run_dir / EVENTS_FILE) as events:
+            events.run_started(spec.to_dict(), plan=_plan(spec), resumed=True, workers=workers)
+        try:
+            for tuner_id in ["chief", *(f"worker{i}" for i in range(workers))]:
+                env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id,
+                       "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
+                with open(logs / f"{tuner_id}.log", "wb") as log:
+                    processes[tuner_id] = subprocess.Popen(
+                        [sys.executable, "-m", "kerasmnist.cli", "worker", str(run_dir)],
+                        env=env, stdout=log, stderr=subprocess.STDOUT)
+            workers_left = [p for name, p in processes.items() if name != "chief"]
+            while any(p.poll() is None for p in workers_left) and processes["chief"].poll() is None:
+                for event in tail.poll():
+                    for listener in listeners:
+                        listener(event)
+                time.sleep(poll_interval)
+            for p in workers_left:
+                p.wait()
+            for event in tail.poll():
+                for listener in listeners:
+                    listener(event)
+        finally:
+            for p in processes.values():  # the chief serves for ever; stop it (or all, on error)
+                if p.poll() is None:
+                    p.terminate()
+            for p in processes.values():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(timeout=30)
+    failed = {name: p.returncode for name, p in processes.items()
+              if name != "chief" and p.returncode != 0}
+    if failed:
+        name = next(iter(failed))
+        output = (logs / f"{name}.log").read_text(errors="replace").strip().splitlines()[-5:]
+        raise RunError(f"Distributed search process(es) {sorted(failed)} failed (exit status "
+                       f"{failed[name]}); the end of {name}'s output:\n" + "\n".join(output))
+    return run(spec, run_dir, listeners=listeners)
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+def _run(spec: RunSpec, run_dir: Path, events: EventWriter, verbose: int) -> RunResult:
+    keras.utils.set_random_seed(spec.seed)
+    data = _load_data(spec)
+    if spec.search == "none":
+        best_hp = _plain_hyperparameters(spec, data)
+        models = _train_replicates(spec, data, run_dir / "replicates", events, verbose,
+                                   build=_plain_builder(spec, data), hyperparameters=best_hp,
+                                   fit_data=_fit_data(data))
+    else:
+        tuner = _make_tuner(spec, data, run_dir, events)
+        _search(tuner, spec, data, verbose)
+        best_trial = _best_trial(tuner, run_dir)
+        best_hp = dict(best_trial.hyperparameters.values)
+        if spec.best_model == "checkpoint":
+            model = tuner.load_model(best_trial)
+            models = {best_trial.trial_id: (model, best_trial.score)}
+        else:
+            epochs = _best_epochs(best_trial, spec)
+            merged = _merged_train_validation(data)
+            retrain_spec = spec.replace(epochs=epochs, early_stopping=None)
+
+            def build() -> keras.Model:
+                return tuner.hypermodel.build(best_trial.hyperparameters)
+
+            models = _train_replicates(retrain_spec, merged, run_dir / "final", events, verbose,
+                                       build=build, hyperparameters=best_hp,
+                                       fit_data=_fit_data(merged), prefix="final_r")
+    return _finish(spec, run_dir, data, models, best_hp, events)
+
+
+def _load_data(spec: RunSpec) -> Dataset:
+    data = load_dataset(spec.dataset, validation=spec.validation, seed=spec.seed)
+    if spec.limit is not None and spec.limit < len(data.y_train):
+        data.x_train, data.y_train = data.x_train[:spec.limit], data.y_train[:spec.limit]
+    return data
+
+
+def _fit_data(data: Dataset) -> dict[str, Any]:
+    x, y = data.arrays("train")
+    kwargs: dict[str, Any] = {"x": x, "y": y}
+    if len(data.y_val):
+        kwargs["validation_data"] = data.arrays("validation")
+    return kwargs
+
+
+def _merged_train_validation(data: Dataset) -> Dataset:
+    return Dataset(data.name, data.class_names,
+                   np.concatenate([data.x_train, data.x_val]),
+                   np.concatenate([data.y_train, data.y_val]),
+                   data.x_val[:0], data.y_val[:0], data.x_test, data.y_test, data.files)
+
+
+def _plan(spec: RunSpec) -> dict[str, Any]:
+    if spec.search == "none":
+        return {"trials": spec.replicates, "epochs": spec.epochs}
+    if spec.search == "hyperband":
+        return {"trials": _hyperband_trials(spec.epochs, spec.hyperband_factor),
+                "epochs": spec.epochs}
+    return {"trials": spec.trials, "epochs": spec.epochs}
+
+
+def _hyperband_trials(max_epochs: int, factor: int) -> int:
+    """How many trials keras-tuner's Hyperband runs in one iteration (its oracle's formulas)."""
+    brackets, epochs = 0, float(max_epochs)
+    while epochs >= 1:
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    return sum(math.ceil(end_size / (b + 1) * factor ** (b - r))
+               for b in range(brackets) for r in range(b + 1))
+
+
+# -- plain training and replicates -------------------------------------------------------
+
+
+def _plain_builder(spec: RunSpec, data: Dataset) -> Callable[[], keras.Model]:
+    def build() -> keras.Model:
+        if spec.is_preset:
+            from kerasmnist import presets
+
+            return presets.build(spec.model, input_shape=(math.prod(data.image_shape),),
+                                 num_classes=data.num_classes)
+        return _hypermodel(spec, data).build(kt.HyperParameters())
+    return build
+
+
+def _plain_hyperparameters(spec: RunSpec, data: Dataset) -> dict[str, Any]:
+    if spec.is_preset:
+        return {"preset": spec.model}
+    hp = kt.HyperParameters()
+    _hypermodel(spec, data, budget=False).build(hp)  # the budget is checked when training
+    return dict(hp.values)
+
+
+def _hypermodel(spec: RunSpec, data: Dataset, *, budget: bool = True) -> Any:
+    from kerasmnist.hypermodels import build_hypermodel
+
+    return build_hypermodel(spec.model, dataset=data,
+                            max_params=spec.max_params if budget else None, **dict(spec.overrides))
+
+
+def _train_replicates(
+    spec: RunSpec,
+    data: Dataset,
+    directory: Path,
+    events: EventWriter,
+    verbose: int,
+    *,
+    build: Callable[[], keras.Model],
+    hyperparameters: dict[str, Any],
+    fit_data: dict[str, Any],
+    prefix: str = "r",
+) -> dict[str, tuple[keras.Model, float]]:
+    """Trains `spec.replicates` models, keeping those an earlier start finished."""
+    import json
+
+    from kerasmnist.budget import ParamBudget
+
+    models: dict[str, tuple[keras.Model, float]] = {}
+    failures: list[str] = []
+    for i in range(spec.replicates):
+        trial_id = f"{prefix}{i}"
+        trial_dir = directory / trial_id
+        done = trial_dir / "result.json"
+        if done.is_file():
+            result = json.loads(done.read_text(encoding="utf-8"))
+            if result["status"] == "COMPLETED":
+                models[trial_id] = (keras.saving.load_model(trial_dir / "model.keras"),
+                                    result["score"])
+            else:
+                failures.append(f"{trial_id}: {result.get('message')}")
+            continue
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(spec.seed + i)
+        hp = hyperparameters
+        events.trial_started(trial_id, hp, worker=_worker_id(), replicate=i)
+        status, score, message, params = "COMPLETED", None, None, None
+        try:
+            model = build()
+            params = model.count_params()
+            if spec.max_params is not None:
+                ParamBudget(spec.max_params).enforce(model)
+            callbacks = _trial_callbacks(spec, data, events, directory.parent, trial_id)
+            history = model.fit(**fit_data, epochs=spec.epochs,
+                                batch_size=spec.batch_size or hp.get("batch_size", 128),
+                                callbacks=callbacks, verbose=verbose)
+            score = _history_score(history.history, spec)
+        except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
+            status, message = "FAILED", str(error).splitlines()[0]
+            params = getattr(getattr(error, "report", None), "params", params)
+        if status == "COMPLETED":
+            with atomic_path(trial_dir / "model.keras") as tmp:
+                model.save(tmp)
+            models[trial_id] = (model, float(score) if score is not None else float("nan"))
+        else:
+            failures.append(f"{trial_id}: {message}")
+        atomic_write_json(done, {"status": status, "score": score, "message": message,
+                                 "params": params, "hyperparameters": hp})
+        events.trial_ended(trial_id, status=status, score=score, params=params,
+                           worker=_worker_id(), message=message, rss_mb=_rss_mb())
+    if not models:
+        raise RunError("No model completed training: " + "; ".join(failures))
+    return models
+
+
+def _history_score(history: Mapping[str, list[float]], spec: RunSpec) -> float | None:
+    values = [v for v in history.get(spec.objective, []) if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    return float(min(values) if spec.direction == "min" else max(values))
+
+
+# -- searches ----------------------------------------------------------------------------
+
+
+class TrialFailed(KerasMnistError, kt.errors.FailedTrialError):
+    """A trial that cannot give a result (its loss became NaN, say); the search goes on."""
+
+
+def _trial_callbacks(
+    spec: RunSpec, data: Dataset, events: EventWriter, run_dir: Path, trial_id: str
+) -> list[keras.callbacks.Callback]:
+    """FullEvalMetrics first, then the NaN check, early stopping, logs, the event log."""
+    from kerasmnist.callbacks import EventLogger, FullEvalMetrics
+
+    callbacks: list[keras.callbacks.Callback] = []
+    if spec.full_eval:
+        sets = ("train", "validation") if len(data.y_val) else ("train",)
+        callbacks.append(FullEvalMetrics(data, sets=sets, confusion=sets[-1], events=events,
+                                         trial_id=trial_id))
+    callbacks.append(_NanCheck())
+    if spec.early_stopping is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=spec.objective, mode=spec.direction, patience=spec.early_stopping,
+            restore_best_weights=True))
+    if spec.csv_log:
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "logs" / f"{trial_id}.csv")))
+    if spec.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard" / trial_id)))
+    callbacks.append(EventLogger(events, trial_id=trial_id))
+    return callbacks
+
+
+class _NanCheck(keras.callbacks.Callback):
+    """Fails the trial when the epoch's loss is not finite (keras-tuner goes on)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrialFailed(f"the training loss became {float(loss)} at epoch {epoch + 1}")
+
+
+def _make_tuner(spec: RunSpec, data: Dataset, run_dir: Path, events: EventWriter) -> kt.Tuner:
+    bases = {"random": kt.RandomSearch, "grid": kt.GridSearch, "hyperband": kt.Hyperband,
+             "bayesian": kt.BayesianOptimization}
+    cls = type(f"Kerasmnist{bases[spec.search].__name__}", (_TunerMixin, bases[spec.search]), {})
+    kwargs: dict[str, Any] = {
+        "hypermodel": _hypermodel(spec, data),
+        "objective": kt.Objective(spec.objective, spec.direction),
+        "seed": spec.seed,
+        "executions_per_trial": spec.executions_per_trial,
+        "directory": str(run_dir),
+        "project_name": TUNER_PROJECT,
+        "overwrite": False,
+        "max_retries_per_trial": 0,
+        "max_consecutive_failed_trials": spec.max_failed_trials,
+    }
+    if spec.search == "hyperband":
+        kwargs.update(max_epochs=spec.epochs, factor=spec.hyperband_factor, hyperband_iterations=1)
+    else:
+        kwargs["max_trials"] = spec.trials
+    with _atomic_tuner_files(), contextlib.redirect_stdout(sys.stderr):
+        tuner = cls(kerasmnist_context=(spec, data, run_dir, events), **kwargs)
+        oracle_file = run_dir / TUNER_PROJECT / "oracle.json"
+        if not Path(tuner._get_tuner_fname()).exists() and oracle_file.exists() and (
+                not _distributed() or _is_chief()):
+            # keras-tuner reloads the oracle only with the tuner's own file, named by tuner
+            # id; a search that a distributed chief (or a kill before the first save)
+            # left behind has the oracle's file alone.
+            tuner.oracle.reload()
+    _repair_oracle(tuner.oracle)
+    return tuner
+
+
+def _distributed() -> bool:
+    return bool(os.environ.get("KERASTUNER_ORACLE_IP"))
+
+
+def _is_chief() -> bool:
+    return "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def _search(tuner: kt.Tuner, spec: RunSpec, data: Dataset, verbose: int) -> None:
+    fit = _fit_data(data)
+    kwargs: dict[str, Any] = {"epochs": spec.epochs, "verbose": verbose}
+    if "validation_data" in fit:
+        kwargs["validation_data"] = fit["validation_data"]
+    if spec.batch_size is not None:
+        kwargs["batch_size"] = spec.batch_size
+    with _atomic_tuner_files(), contextlib.redirect_stdout(sys.stderr):
+        tuner.search(fit["x"], fit["y"], **kwargs)
+
+
+class _TunerMixin:
+    """Adds kerasmnist's callbacks and trial events to a keras-tuner tuner."""
+
+    def __init__(self, *args: Any, kerasmnist_context: tuple[Any, ...], **kwargs: Any) -> None:
+        self._km_spec, self._km_data, self._km_dir, self._km_events = kerasmnist_context
+        self._km_params: dict[str, int] = {}
+        super().__init__(*args, **kwargs)
+
+    def on_trial_begin(self, trial: Any) -> None:
+        super().on_trial_begin(trial)  # type: ignore[misc]
+        self._km_events.trial_started(trial.trial_id, trial.hyperparameters.values,
+                                      worker=self.tuner_id)  # type: ignore[attr-defined]
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        callbacks = _trial_callbacks(self._km_spec, self._km_data, self._km_events, self._km_dir,
+                                     trial.trial_id)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), *callbacks,
+                               _ParamsRecorder(self._km_params, trial.trial_id)]
+        return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+
+    def on_trial_end(self, trial: Any) -> None:
+        super().on_trial_end(trial)  # type: ignore[misc]
+        ended = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
+        message = _last_line(ended.message)
+        self._km_events.trial_ended(
+            trial.trial_id, status=str(ended.status), score=ended.score,
+            params=self._km_params.get(trial.trial_id), worker=self.tuner_id,  # type: ignore[attr-defined]
+            message=message, rss_mb=_rss_mb())
+
+
+class _ParamsRecorder(keras.callbacks.Callback):
+    """Records the weight count of each trial's model in a shared mapping."""
+
+    def __init__(self, counts: dict[str, int], trial_id: str) -> None:
+        super().__init__()
+        self.counts = counts  # not `params`: Keras sets that to fit's settings
+        self.trial_id = trial_id
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.counts[self.trial_id] = int(self.model.count_params())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ParamsRecorder:
+        clone = copy.copy(self)  # shares the mapping
+        memo[id(self)] = clone
+        return clone
+
+
+def _repair_oracle(oracle: Any) -> None:
+    """Makes a reloaded oracle consistent with its trial files after a hard kill.
+
+    keras-tuner writes a trial's file and then the oracle's; a kill between the
+    two leaves a trial that is running in its file but unknown to the oracle
+    (it would never run again), or one completed in its file but still
+    queued for a retry (it would run twice).
+    """
+    if not hasattr(oracle, "_retry_queue"):
+        return  # a client of a distributed chief: the chief repairs its own oracle
+    queued = set(oracle._retry_queue)
+    ongoing = {t.trial_id for t in oracle.ongoing_trials.values()}
+    for trial_id, trial in oracle.trials.items():
+        status = str(trial.status)
+        if status in ("RUNNING", "IDLE") and trial_id not in queued and trial_id not in ongoing:
+            oracle._retry_queue.append(trial_id)
+        elif status in ("COMPLETED", "FAILED") and trial_id in queued:
+            oracle._retry_queue.remove(trial_id)
+            if trial_id not in oracle.end_order:
+                oracle.end_order.append(trial_id)
+
+
+@contextlib.contextmanager
+def _atomic_tuner_files() -> Iterator[None]:
+    """Makes keras-tuner write its JSON files (oracle, trials, tuner) atomically."""
+    from keras_tuner.src import utils as kt_utils
+
+    original = kt_utils.save_json
+
+    def save_json(path: str, obj: Any) -> str:
+        import json
+
+        text = json.dumps(obj)
+        atomic_write_text(path, text)
+        return text
+
+    kt_utils.save_json = save_json
+    try:
+        yield
+    finally:
+        kt_utils.save_json = original
+
+
+def _last_line(message: str | None) -> str | None:
+    """The error line of a trial's traceback, without the exception's module path."""
+    if not message or not message.strip():
+        return None
+    line = message.strip().splitlines()[-1]
+    return re.sub(r"^[\w.<>]+(Error|Failed|Exceeded|Trial|Exception): ", "", line)
+
+
+def _best_trial(tuner: kt.Tuner, run_dir: Path) -> Any:
+    best = tuner.oracle.get_best_trials(1)
+    if not best or best[0].score is None or not math.isfinite(best[0].score):
+        failures = [f"trial {t['trial_id']}: {t['message']}" for t in trial_table(run_dir / EVENTS_FILE)
+                    if t["status"] != "COMPLETED"]
+        raise RunError("No trial completed with a score. " + "; ".join(failures[-5:]))
+    return best[0]
+
+
+def _best_epochs(trial: Any, spec: RunSpec) -> int:
+    """Epochs to retrain for: Hyperband's budget of the trial, or its best epoch."""
+    values = trial.hyperparameters.values
+    if "tuner/epochs" in values:
+        return int(values["tuner/epochs"])
+    best_step = getattr(trial, "best_step", None)
+    if spec.early_stopping is not None and best_step is not None:
+        return int(best_step) + 1
+    return spec.epochs
+
+
+# -- the end of a run --------------------------------------------------------------------
+
+
+def _finish(
+    spec: RunSpec,
+    run_dir: Path,
+    data: Dataset,
+    models: Mapping[str, tuple[keras.Model, float]],
+    best_hp: dict[str, Any],
+    events: EventWriter,
+) -> RunResult:
+    from kerasmnist.evaluation import Replicates, confusion_matrix, evaluate_splits, top_confusions
+
+    sign = -1.0 if spec.direction == "min" else 1.0
+    best_id = max(models, key=lambda k: sign * _finite(models[k][1], sign))
+    model = models[best_id][0]
+    table = evaluate_splits(model, data)
+    x_test, y_test = data.arrays("test")
+    x_test = x_test.reshape((len(x_test), *model.input_shape[1:]))
+    scores = model.predict(x_test, batch_size=1024, verbose=0)
+    cm = confusion_matrix(y_test, scores, data.num_classes)
+    names = list(data.class_names)
+    events.confusion(cm, names, split="test", trial_id=best_id)
+    stats = None
+    if len(models) > 1:
+        accuracies = {k: _test_accuracy(m, x_test, y_test) for k, (m, _) in models.items()}
+        reps = Replicates(tuple(range(len(accuracies))), tuple(accuracies.values()))
+        stats = {"metric": "test_accuracy", "values": accuracies, "mean": reps.mean,
+                 "std": reps.std}
+    with atomic_path(run_dir / MODEL_FILE) as tmp:
+        model.save(tmp)
+    atomic_write_json(run_dir / "best_hyperparameters.json", best_hp)
+    return RunResult(
+        run_dir=run_dir,
+        spec=spec,
+        splits=[{"split": r.split, "examples": r.examples, "loss": r.loss, "accuracy": r.accuracy,
+                 "error_rate": r.error_rate} for r in table.results],
+        params=int(model.count_params()),
+        best_trial=best_id,
+        best_hyperparameters=best_hp,
+        trials=trial_table(run_dir / EVENTS_FILE),
+        replicates=stats,
+        class_names=names,
+        confusion=cm,
+        top_confusions=top_confusions(cm, names),
+        seconds=0.0,
+    )
+
+
+def _finite(value: float, sign: float) -> float:
+    return value if value is not None and math.isfinite(value) else -sign * math.inf
+
+
+def _test_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    scores = model.predict(x, batch_size=1024, verbose=0)
+    return float(np.mean(np.argmax(scores, axis=1) == y))
+
+
+def _write_results(result: RunResult) -> None:
+    from tabulate import tabulate
+
+    from kerasmnist.evaluation import confusion_text
+
+    run_dir = result.run_dir
+    atomic_write_json(run_dir / RESULTS_FILE, result.to_dict())
+    rows = [(s["split"], s["examples"], f"{s['loss']:.4f}", f"{s['accuracy']:.4f}",
+             f"{s['error_rate']:.2f}") for s in result.splits]
+    text = [f"Best: {result.best_trial} ({result.params:,} weights)", "",
+            tabulate(rows, headers=["split", "examples", "loss", "accuracy", "error %"]), ""]
+    if result.replicates:
+        reps = result.replicates
+        text += [f"Test accuracy over {len(reps['values'])} replicates: "
+                 + f"{reps['mean']:.4f} +/- {reps['std']:.4f}", ""]
+    sign = 1.0 if result.spec.direction == "max" else -1.0
+    ranked = sorted(result.trials, key=lambda t: (t["score"] is None, -sign * (t["score"] or 0.0)))
+    trial_rows = [(t["trial_id"], t["status"], "" if t["score"] is None else f"{t['score']:.4f}",
+                   t["params"] or "") for t in ranked]
+    text += [tabulate(trial_rows, headers=["trial", "status", result.spec.objective, "weights"])]
+    atomic_write_text(run_dir / "results.txt", "\n".join(text) + "\n")
+    confusion = [confusion_text(result.confusion, result.class_names), "",
+                 "Top confusions (true -> predicted: count):"]
+    confusion += [f"  {t} -> {p}: {n}" for t, p, n in result.top_confusions]
+    atomic_write_text(run_dir / "confusion.txt", "\n".join(confusion) + "\n")
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    return {"test_accuracy": result.test_accuracy, "splits": result.splits,
+            "params": result.params, "best_trial": result.best_trial,
+            "best_hyperparameters": result.best_hyperparameters,
+            "replicates": result.replicates, "seconds": result.seconds}
+
+
+# -- process helpers ---------------------------------------------------------------------
+
+
+def _write_or_check_spec(spec: RunSpec, run_dir: Path) -> bool:
+    """Writes `spec.toml`, or checks it against the one there; returns whether resuming."""
+    path = run_dir / SPEC_FILE
+    if path.is_file():
+        existing = RunSpec.from_toml(path)
+        if existing != spec:
+            changed = [f.name for f in dataclasses.fields(spec)
+                       if getattr(spec, f.name) != getattr(existing, f.name)]
+            raise InvalidArgumentError(
+                f"Invalid value for argument `run_dir`. {str(run_dir)!r} holds a run with a "
+                f"different spec (fields {changed} differ); resume it, or use a new directory")
+        return True
+    atomic_write_text(path, spec.to_toml())
+    return False
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """Turns SIGTERM into KeyboardInterrupt (in the main thread), for a graceful stop."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _worker_id() -> str:
+    return os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+
+
+def _rss_mb() -> float | None:
+    """The process's resident memory now, in MiB (Linux), or `None`."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as stream:
+            pages = int(stream.read().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+

@@ -1,0 +1,231 @@
+"""Run directories as seen from outside: status, summary, trials, the lock.
+
+The command line's `runs` commands and the terminal UI read runs through this
+module, which imports neither Keras nor TensorFlow. The run engine
+(`kerasmnist.runs.engine`) writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kerasmnist.errors import InvalidArgumentError, KerasMnistError
+from kerasmnist.events import read_events
+from kerasmnist.runs.spec import RunSpec
+
+__all__ = [
+    "EVENTS_FILE",
+    "MODEL_FILE",
+    "RESULTS_FILE",
+    "SPEC_FILE",
+    "RunBusyError",
+    "RunInfo",
+    "RunLock",
+    "is_running",
+    "list_runs",
+    "load_spec",
+    "read_results",
+    "run_info",
+    "trial_table",
+]
+
+SPEC_FILE = "spec.toml"
+EVENTS_FILE = "events.jsonl"
+RESULTS_FILE = "results.json"
+MODEL_FILE = "best_model.keras"
+LOCK_FILE = ".lock"
+
+
+class RunBusyError(KerasMnistError, RuntimeError):
+    """Another process is running the same run directory."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run directory's summary.
+
+    Attributes:
+        path: The run directory.
+        status: `"running"`, `"finished"`, `"failed"`, `"interrupted"` (stopped,
+            or its process died; it can be resumed) or `"new"` (no event yet).
+        spec: The run's spec, or `None` if `spec.toml` is unreadable.
+        started: Unix time of the first `run_started`, or `None`.
+        trials_done: Trials (or replicates) that ended.
+        trials_planned: Trials expected, or `None` where unknown.
+        best_score: The best trial score so far, or `None`.
+        test_accuracy: The final model's test accuracy, once finished.
+        error: The end of the error of a failed run.
+    """
+
+    path: Path
+    status: str
+    spec: RunSpec | None
+    started: float | None
+    trials_done: int
+    trials_planned: int | None
+    best_score: float | None
+    test_accuracy: float | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON types."""
+        return {"path": str(self.path), "status": self.status,
+                "spec": self.spec.to_dict() if self.spec else None, "started": self.started,
+                "trials_done": self.trials_done, "trials_planned": self.trials_planned,
+                "best_score": self.best_score, "test_accuracy": self.test_accuracy,
+                "error": self.error}
+
+
+def load_spec(run_dir: str | os.PathLike[str]) -> RunSpec:
+    """Reads a run directory's `spec.toml`.
+
+    Raises:
+        InvalidArgumentError: There is no run in `run_dir`, or its spec is invalid.
+    """
+    path = Path(run_dir) / SPEC_FILE
+    if not path.is_file():
+        raise InvalidArgumentError(
+            f"Invalid value for argument `run_dir`. Expected a run directory holding {SPEC_FILE}. "
+            f"Received: {str(run_dir)!r}, which has none")
+    return RunSpec.from_toml(path)
+
+
+def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
+    """Summarises one run directory from its spec, event log and lock.
+
+    Raises:
+        InvalidArgumentError: There is no run in `run_dir`.
+    """
+    path = Path(run_dir)
+    if not (path / SPEC_FILE).is_file():
+        raise InvalidArgumentError(
+            f"Invalid value for argument `run_dir`. Expected a run directory holding {SPEC_FILE}. "
+            f"Received: {str(run_dir)!r}, which has none")
+    try:
+        spec: RunSpec | None = load_spec(path)
+    except KerasMnistError:
+        spec = None
+    status, started, planned, error, test_accuracy = "new", None, None, None, None
+    events = list(read_events(path / EVENTS_FILE)) if (path / EVENTS_FILE).exists() else []
+    for event in events:
+        kind = event.get("event")
+        if kind == "run_started":
+            status = "interrupted"  # until a later event says otherwise
+            started = started if started is not None else event.get("time")
+            planned = (event.get("plan") or {}).get("trials", planned)
+        elif kind == "run_ended":
+            status = "finished"
+            test_accuracy = (event.get("results") or {}).get("test_accuracy")
+        elif kind == "run_failed":
+            status, error = "failed", _tail(event.get("traceback") or event.get("error") or "")
+        elif kind == "run_interrupted":
+            status = "interrupted"
+    if is_running(path):
+        status = "running"
+    trials = trial_table(events)
+    scores = [t["score"] for t in trials if t["score"] is not None]
+    best = None
+    if scores:
+        best = min(scores) if spec is not None and spec.direction == "min" else max(scores)
+    done = sum(t["status"] != "RUNNING" for t in trials)
+    return RunInfo(path, status, spec, started, done, planned, best, test_accuracy, error)
+
+
+def list_runs(runs_dir: str | os.PathLike[str]) -> list[RunInfo]:
+    """Summaries of the runs directly under `runs_dir`, newest first.
+
+    A missing `runs_dir` holds no runs.
+    """
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    infos = [run_info(p) for p in root.iterdir() if (p / SPEC_FILE).is_file()]
+    return sorted(infos, key=lambda i: (i.started or 0.0, i.path.name), reverse=True)
+
+
+def trial_table(events: str | os.PathLike[str] | Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every trial of a run's log, in start order.
+
+    Each is a dict with `trial_id`, `status` (`"RUNNING"` until it ends),
+    `score`, `params`, `hyperparameters`, `worker` and `message`. A trial that
+    was restarted after an interruption appears once, with its latest start and
+    end.
+
+    Args:
+        events: The `events.jsonl` path, or events already read.
+    """
+    if isinstance(events, (str, os.PathLike)):
+        events = read_events(events)
+    trials: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind, trial_id = event.get("event"), event.get("trial_id")
+        if kind == "trial_started":
+            trials[trial_id] = {"trial_id": trial_id, "status": "RUNNING", "score": None,
+                                "params": None, "hyperparameters": event.get("hyperparameters", {}),
+                                "worker": event.get("worker"), "message": None}
+        elif kind == "trial_ended" and trial_id in trials:
+            trials[trial_id].update(status=event.get("status"), score=event.get("score"),
+                                    params=event.get("params"), message=event.get("message"))
+    return list(trials.values())
+
+
+def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """A finished run's `results.json`, or `None` if there is none yet."""
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        return None
+    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return result
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held while a process runs it.
+
+    Raises:
+        RunBusyError: On entry, when another process holds it.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self._fd = -1
+
+    def __enter__(self) -> RunLock:  # noqa: PYI034
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return self
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            self._fd = -1
+            raise RunBusyError(f"Another process is running {str(self.path.parent)!r}") from None
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = -1
+
+
+def is_running(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether a process is running `run_dir` now (it holds the directory's lock)."""
+    if not (Path(run_dir) / LOCK_FILE).exists():
+        return False
+    try:
+        with RunLock(run_dir):
+            return False
+    except RunBusyError:
+        return True
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
