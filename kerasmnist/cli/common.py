@@ -21,8 +21,16 @@ EXIT_USAGE = 2
 
 
 def console(stderr: bool = False) -> Console:
-    """A Rich console on standard output (or error); plain when not a terminal."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    """A Rich console on standard output (or error); plain when not a terminal.
+
+    Output to a file or a pipe is 140 columns wide (unless `COLUMNS` says
+    otherwise), so that wide tables stay whole in logs.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not (hasattr(stream, "isatty") and stream.isatty()) and "COLUMNS" not in os.environ:
+        width = 140
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
