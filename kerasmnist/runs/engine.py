@@ -88,6 +88,9 @@ class RunResult:
         confusion: The test confusion matrix (counts; rows true).
         top_confusions: The largest off-diagonal cells, `(true, predicted, count)`.
         seconds: Wall time of this session of the run.
+        trained_on_validation: Whether the final model was retrained on the
+            validation set too (`best_model = "retrain"`), so that its
+            validation figures are not held-out measures.
     """
 
     run_dir: Path
@@ -102,6 +105,7 @@ class RunResult:
     confusion: np.ndarray
     top_confusions: list[tuple[str, str, int]]
     seconds: float
+    trained_on_validation: bool = False
     status: str = "finished"
 
     @property
@@ -351,7 +355,9 @@ def _run(spec: RunSpec, run_dir: Path, events: EventWriter, verbose: int) -> Run
             models = _train_replicates(retrain_spec, merged, run_dir / "final", events, verbose,
                                        build=build, hyperparameters=best_hp,
                                        fit_data=_fit_data(merged), prefix="final_r")
-    return _finish(spec, run_dir, data, models, best_hp, events)
+    result = _finish(spec, run_dir, data, models, best_hp, events)
+    result.trained_on_validation = spec.search != "none" and spec.best_model == "retrain"
+    return result
 
 
 def _load_data(spec: RunSpec) -> Dataset:
@@ -775,6 +781,8 @@ def _write_results(result: RunResult) -> None:
              f"{s['error_rate']:.2f}") for s in result.splits]
     text = [f"Best: {result.best_trial} ({result.params:,} weights)", "",
             tabulate(rows, headers=["split", "examples", "loss", "accuracy", "error %"]), ""]
+    if result.trained_on_validation:
+        text += ["(retrained on training and validation data: validation is not held out)", ""]
     if result.replicates:
         reps = result.replicates
         text += [f"Test accuracy over {len(reps['values'])} replicates: "
