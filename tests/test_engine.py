@@ -229,7 +229,49 @@ def test_distributed_settings_are_checked(tmp_path, monkeypatch):
         engine.run_distributed(RunSpec(search="random"), tmp_path / "a", workers=0)
     with pytest.raises(InvalidArgumentError, match="search"):
         engine.run_distributed(RunSpec(), tmp_path / "b", workers=1)
-    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker0")  # without the chief's address
+    for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(InvalidArgumentError, match="KERASTUNER_TUNER_ID"):
+    with pytest.raises(InvalidArgumentError, match="KERASTUNER_ORACLE_IP"):
         engine.search_worker(tmp_path / "c")
+
+
+def test_a_search_goes_on_in_fresh_processes_and_runs_each_trial_once(tmp_path):
+    spec = RunSpec(**SMALL, search="random", trials=5, epochs=1,
+                   overrides={**TINY_MLP, "units": [4, 8, 16, 32, 64]})
+    seen = []
+    result = engine.run(spec, tmp_path / "run", listeners=[seen.append], trials_per_process=2)
+    events = events_of(tmp_path / "run")
+    started = Counter(e["trial_id"] for e in events if e["event"] == "trial_started")
+    assert sorted(started) == ["0", "1", "2", "3", "4"] and set(started.values()) == {1}
+    assert kinds(seen).count("trial_ended") == 5  # the children's events reach the listeners
+    # Two trials here, then children of two and one; each process records its memory.
+    logs = sorted(p.name for p in (tmp_path / "run" / "workers").iterdir())
+    assert logs == ["continue-1.log", "continue-2.log"]
+    assert len([t for t in result.trials if t["status"] == "COMPLETED"]) == 5
+
+
+def test_tensorboard_logs_and_early_stopping_follow_the_spec(tmp_path):
+    spec = RunSpec(**SMALL, epochs=1, tensorboard=True, early_stopping=2, objective="val_loss",
+                   overrides=TINY_MLP)
+    engine.run(spec, tmp_path / "run")
+    assert list((tmp_path / "run" / "tensorboard" / "r0").rglob("events.out.tfevents.*"))
+    from kerasmnist import load_dataset
+
+    from kerasmnist import EventWriter
+
+    callbacks = engine._trial_callbacks(spec, load_dataset("mnist_sample", validation=200),
+                                        EventWriter(tmp_path / "events.jsonl"), tmp_path, "t")
+    (stopping,) = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
+    assert (stopping.monitor, stopping.patience, stopping.restore_best_weights) == (
+        "val_loss", 2, True)
+    assert type(callbacks[0]).__name__ == "FullEvalMetrics"  # first, so the others see its keys
+    assert type(callbacks[-1]).__name__ == "EventLogger"  # last, so it records every key
+
+
+def test_executions_per_trial_train_several_models_per_trial(tmp_path):
+    spec = RunSpec(**SMALL, search="random", trials=1, epochs=1, executions_per_trial=2,
+                   overrides=TINY_MLP)
+    engine.run(spec, tmp_path / "run")
+    epochs = [e for e in events_of(tmp_path / "run") if e["event"] == "epoch_ended"]
+    assert len(epochs) == 2 and {e["trial_id"] for e in epochs} == {"0"}

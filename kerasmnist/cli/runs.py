@@ -81,6 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "serves trials, any other id runs them), KERASTUNER_ORACLE_IP and "
                     "KERASTUNER_ORACLE_PORT.")
     worker.add_argument("run_dir", help="the run directory (shared with the chief)")
+    worker.add_argument("--max-trials", type=int, default=None, metavar="N",
+                        help="without the variables (continuing a search alone): stop after N "
+                             "trials, with exit status 75 if trials are left")
     worker.set_defaults(func=_worker_command)
 
 
@@ -133,6 +136,9 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trials-per-process", type=int, default=10, metavar="N",
+                        help="run a search's trials N at a time in fresh processes, so memory "
+                             "stays flat (0: all in this process; default: 10)")
     add_json_flag(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--verbose", action="store_true",
@@ -208,7 +214,8 @@ def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers:
                 result = engine.run_distributed(spec, run_dir, workers=workers, listeners=listeners)
             else:
                 result = engine.run(spec, run_dir, listeners=listeners,
-                                    verbose=1 if args.verbose else 0)
+                                    verbose=1 if args.verbose else 0,
+                                    trials_per_process=args.trials_per_process or None)
     except KeyboardInterrupt:
         message = f"Interrupted. Continue with: kerasmnist resume {run_dir}"
         if args.json:
@@ -373,8 +380,8 @@ def _worker_command(args: argparse.Namespace) -> int:
     load_backend()
     from kerasmnist.runs import engine
 
-    engine.search_worker(args.run_dir)
-    return EXIT_OK
+    done = engine.search_worker(args.run_dir, max_trials=args.max_trials)
+    return EXIT_OK if done else engine.EXIT_MORE_TRIALS
 
 
 def _when(timestamp: float | None) -> str:

@@ -21,6 +21,11 @@ and renamed (keras-tuner's own JSON files included), and the event log is only
 ever appended, so a run killed at any moment, even with SIGKILL, leaves a
 directory that resumes and a log that reads. The test set is evaluated once, at
 the end, on the chosen model (and on each replicate, for their statistics).
+
+TensorFlow keeps a few MiB of every model a process has built, so a long search
+would grow without end in one process: `run` runs `trials_per_process` trials
+itself, then continues the search in fresh child processes (`kerasmnist worker
+--max-trials`), each running as many; resuming makes the hand-over lossless.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import itertools
 import math
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,6 +69,9 @@ __all__ = ["RunBusyError", "RunError", "RunResult", "TrialFailed", "prepare_run_
            "run_distributed", "search_worker"]
 
 TUNER_PROJECT = "search"
+DEFAULT_TRIALS_PER_PROCESS = 10
+EXIT_MORE_TRIALS = 75
+"""Exit status of a search process that ran its share of trials and left the rest."""
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -133,6 +143,7 @@ def run(
     *,
     listeners: Sequence[Listener] = (),
     verbose: int = 0,
+    trials_per_process: int | None = DEFAULT_TRIALS_PER_PROCESS,
 ) -> RunResult:
     """Runs a spec in a run directory, resuming what an earlier start left there.
 
@@ -143,6 +154,11 @@ def run(
             restating it).
         listeners: Callables given each event as it is written. Defaults to none.
         verbose: Keras's and keras-tuner's own verbosity. Defaults to `0`.
+        trials_per_process: A search runs this many trials in this process, then
+            goes on in fresh child processes of as many trials each, so memory
+            stays flat however long it runs (TensorFlow keeps a few MiB of every
+            model it has built until its process ends). `None` runs every trial
+            here. Defaults to `10`.
 
     Returns:
         A `RunResult`, also written to `results.json`.
@@ -163,7 +179,7 @@ def run(
         try:
             events.run_started(spec.to_dict(), plan=_plan(spec), resumed=resumed)
             with _interrupt_on_sigterm():
-                result = _run(spec, run_dir, events, verbose)
+                result = _run(spec, run_dir, events, verbose, trials_per_process)
             result.seconds = time.perf_counter() - started
             _write_results(result)
             events.run_ended(_summary(result))
@@ -179,45 +195,69 @@ def run(
 
 
 def resume(
-    run_dir: str | os.PathLike[str], *, listeners: Sequence[Listener] = (), verbose: int = 0
+    run_dir: str | os.PathLike[str],
+    *,
+    listeners: Sequence[Listener] = (),
+    verbose: int = 0,
+    trials_per_process: int | None = DEFAULT_TRIALS_PER_PROCESS,
 ) -> RunResult:
     """Continues the run in `run_dir` from its `spec.toml`; see `run`.
 
     Raises:
         InvalidArgumentError: `run_dir` holds no run.
     """
-    return run(load_spec(run_dir), run_dir, listeners=listeners, verbose=verbose)
+    return run(load_spec(run_dir), run_dir, listeners=listeners, verbose=verbose,
+               trials_per_process=trials_per_process)
 
 
-def search_worker(run_dir: str | os.PathLike[str], *, verbose: int = 0) -> None:
-    """Runs one process of a distributed search: the chief (oracle) or a worker.
+def search_worker(
+    run_dir: str | os.PathLike[str], *, max_trials: int | None = None, verbose: int = 0
+) -> bool:
+    """Runs trials of a run directory's search in this process.
 
-    The role comes from keras-tuner's environment variables:
-    `KERASTUNER_TUNER_ID` (`chief` for the oracle, any other id for a worker),
-    `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`. The chief serves trials
-    until the search is done; each worker runs trials and appends their events
-    to the run directory's log, which must be shared with the chief. Afterwards
-    `resume(run_dir)` gathers the results and evaluates the best model.
+    With keras-tuner's environment variables set, this is one process of a
+    distributed search: `KERASTUNER_TUNER_ID` (`chief` for the oracle, any
+    other id for a worker), `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`.
+    The chief serves trials until the search is done; each worker runs trials
+    and appends their events to the run directory's log, which must be shared
+    with the chief. Without them, it continues the search alone (as `run` does
+    in child processes). Either way, `resume(run_dir)` then gathers the results
+    and evaluates the best model.
+
+    Args:
+        run_dir: The run directory.
+        max_trials: Stop after this many trials (local mode only). Defaults to
+            `None` (until the search is done).
+        verbose: Keras's and keras-tuner's own verbosity. Defaults to `0`.
+
+    Returns:
+        `True` when the search is done, `False` when it stopped after
+        `max_trials` with trials left.
 
     Raises:
-        InvalidArgumentError: No run spec in `run_dir`, a spec without a
-            search, or the environment variables are missing.
+        InvalidArgumentError: No run spec in `run_dir`, a spec without a search,
+            or only some of the environment variables are set.
     """
-    missing = [v for v in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
-               if not os.environ.get(v)]
-    if missing:
+    names = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+    missing = [v for v in names if not os.environ.get(v)]
+    if 0 < len(missing) < len(names):
         raise InvalidArgumentError(f"A distributed search process needs the environment "
-                                   f"variables {missing}, which are not set")
+                                   f"variables {list(names)}; {missing} are not set")
     run_dir = Path(run_dir)
     spec = load_spec(run_dir)
     if spec.search == "none":
-        raise InvalidArgumentError("Invalid run spec: field `search`: a distributed run needs a "
+        raise InvalidArgumentError("Invalid run spec: field `search`: a search process needs a "
                                    "search, found 'none'")
     events = EventWriter(run_dir / EVENTS_FILE)
     try:
         data = _load_data(spec)
-        tuner = _make_tuner(spec, data, run_dir, events)
-        _search(tuner, spec, data, verbose)
+        tuner = _make_tuner(spec, data, run_dir, events,
+                            max_here=max_trials if not _distributed() else None)
+        try:
+            _search(tuner, spec, data, verbose)
+        except _MoreTrials:
+            return False
+        return True
     finally:
         events.close()
 
@@ -299,15 +339,11 @@ def run_distributed(
                         env=env, stdout=log, stderr=subprocess.STDOUT)
             workers_left = [p for name, p in processes.items() if name != "chief"]
             while any(p.poll() is None for p in workers_left) and processes["chief"].poll() is None:
-                for event in tail.poll():
-                    for listener in listeners:
-                        listener(event)
+                _relay(tail, listeners)
                 time.sleep(poll_interval)
             for p in workers_left:
                 p.wait()
-            for event in tail.poll():
-                for listener in listeners:
-                    listener(event)
+            _relay(tail, listeners)
         finally:
             for p in processes.values():  # the chief serves for ever; stop it (or all, on error)
                 if p.poll() is None:
@@ -328,7 +364,9 @@ def run_distributed(
 # -- the run ---------------------------------------------------------------------------
 
 
-def _run(spec: RunSpec, run_dir: Path, events: EventWriter, verbose: int) -> RunResult:
+def _run(
+    spec: RunSpec, run_dir: Path, events: EventWriter, verbose: int, trials_per_process: int | None
+) -> RunResult:
     keras.utils.set_random_seed(spec.seed)
     data = _load_data(spec)
     if spec.search == "none":
@@ -337,8 +375,15 @@ def _run(spec: RunSpec, run_dir: Path, events: EventWriter, verbose: int) -> Run
                                    build=_plain_builder(spec, data), hyperparameters=best_hp,
                                    fit_data=_fit_data(data))
     else:
-        tuner = _make_tuner(spec, data, run_dir, events)
-        _search(tuner, spec, data, verbose)
+        tuner = _make_tuner(spec, data, run_dir, events, max_here=trials_per_process)
+        try:
+            _search(tuner, spec, data, verbose)
+        except _MoreTrials:
+            del tuner
+            keras.backend.clear_session()
+            _continue_in_children(run_dir, trials_per_process, events.listeners)
+            tuner = _make_tuner(spec, data, run_dir, events)  # reloads the finished search
+            _search(tuner, spec, data, verbose)
         best_trial = _best_trial(tuner, run_dir)
         best_hp = dict(best_trial.hyperparameters.values)
         if spec.best_model == "checkpoint":
@@ -543,7 +588,9 @@ class _NanCheck(keras.callbacks.Callback):
             raise TrialFailed(f"the training loss became {float(loss)} at epoch {epoch + 1}")
 
 
-def _make_tuner(spec: RunSpec, data: Dataset, run_dir: Path, events: EventWriter) -> kt.Tuner:
+def _make_tuner(
+    spec: RunSpec, data: Dataset, run_dir: Path, events: EventWriter, *, max_here: int | None = None
+) -> kt.Tuner:
     bases = {"random": kt.RandomSearch, "grid": kt.GridSearch, "hyperband": kt.Hyperband,
              "bayesian": kt.BayesianOptimization}
     cls = type(f"Kerasmnist{bases[spec.search].__name__}", (_TunerMixin, bases[spec.search]), {})
@@ -563,7 +610,7 @@ def _make_tuner(spec: RunSpec, data: Dataset, run_dir: Path, events: EventWriter
     else:
         kwargs["max_trials"] = spec.trials
     with _atomic_tuner_files(), contextlib.redirect_stdout(sys.stderr):
-        tuner = cls(kerasmnist_context=(spec, data, run_dir, events), **kwargs)
+        tuner = cls(kerasmnist_context=(spec, data, run_dir, events, max_here), **kwargs)
         oracle_file = run_dir / TUNER_PROJECT / "oracle.json"
         if not Path(tuner._get_tuner_fname()).exists() and oracle_file.exists() and (
                 not _distributed() or _is_chief()):
@@ -598,8 +645,10 @@ class _TunerMixin:
     """Adds kerasmnist's callbacks and trial events to a keras-tuner tuner."""
 
     def __init__(self, *args: Any, kerasmnist_context: tuple[Any, ...], **kwargs: Any) -> None:
-        self._km_spec, self._km_data, self._km_dir, self._km_events = kerasmnist_context
+        (self._km_spec, self._km_data, self._km_dir, self._km_events,
+         self._km_max_here) = kerasmnist_context
         self._km_params: dict[str, int] = {}
+        self._km_done_here = 0
         super().__init__(*args, **kwargs)
 
     def on_trial_begin(self, trial: Any) -> None:
@@ -622,6 +671,61 @@ class _TunerMixin:
             trial.trial_id, status=str(ended.status), score=ended.score,
             params=self._km_params.get(trial.trial_id), worker=self.tuner_id,  # type: ignore[attr-defined]
             message=message, rss_mb=_rss_mb())
+        self._km_done_here += 1
+        if self._km_max_here and self._km_done_here >= self._km_max_here:
+            trials = getattr(self.oracle, "trials", {})  # type: ignore[attr-defined]
+            if self._km_spec.search == "hyperband" or len(trials) < self._km_spec.trials:
+                raise _MoreTrials
+
+
+class _MoreTrials(BaseException):
+    """This process has run its share of a search's trials; a fresh one goes on.
+
+    A BaseException, so that keras-tuner's search loop lets it through.
+    """
+
+
+def _continue_in_children(run_dir: Path, trials_per_process: int | None,
+                          listeners: Sequence[Listener]) -> None:
+    """Runs the rest of a search in fresh processes, `trials_per_process` trials each."""
+    import subprocess
+
+    tail = EventTail(run_dir / EVENTS_FILE)
+    tail.poll()  # the listeners have seen everything so far
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    logs = run_dir / "workers"
+    logs.mkdir(exist_ok=True)
+    for number in itertools.count(1):
+        command = [sys.executable, "-m", "kerasmnist.cli", "worker", str(run_dir)]
+        if trials_per_process:
+            command += ["--max-trials", str(trials_per_process)]
+        log_path = logs / f"continue-{number}.log"
+        with open(log_path, "wb") as log:
+            child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while child.poll() is None:
+                _relay(tail, listeners)
+                time.sleep(0.2)
+        except BaseException:
+            child.send_signal(signal.SIGINT)  # it leaves its trial to be restarted
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=30)
+            if child.poll() is None:
+                child.kill()
+            raise
+        _relay(tail, listeners)
+        if child.returncode == 0:
+            return
+        if child.returncode != EXIT_MORE_TRIALS:
+            output = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise RunError(f"The search process failed (exit status {child.returncode}); the end "
+                           f"of its output ({log_path}):\n" + "\n".join(output))
+
+
+def _relay(tail: EventTail, listeners: Sequence[Listener]) -> None:
+    for event in tail.poll():
+        for listener in listeners:
+            listener(event)
 
 
 class _ParamsRecorder(keras.callbacks.Callback):
@@ -828,7 +932,6 @@ def _write_or_check_spec(spec: RunSpec, run_dir: Path) -> bool:
 @contextlib.contextmanager
 def _interrupt_on_sigterm() -> Iterator[None]:
     """Turns SIGTERM into KeyboardInterrupt (in the main thread), for a graceful stop."""
-    import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
