@@ -150,3 +150,20 @@ def test_the_default_run_directory_is_named_after_the_run(tmp_path, capsys, monk
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.endswith("-mnist_sample-mlp") and result["run_dir"] == str(
         run_dir.relative_to(tmp_path))
+
+
+def test_search_workers_goes_through_the_distributed_runner(tmp_path, capsys, monkeypatch):
+    from kerasmnist.runs import engine
+
+    calls = []
+
+    def fake_run_distributed(spec, run_dir, *, workers, listeners):
+        calls.append((spec.search, spec.trials, workers))
+        raise engine.RunError("no workers here")
+
+    monkeypatch.setattr(engine, "run_distributed", fake_run_distributed)
+    status, result = run_json(capsys, "search", "--trials", "4", "--workers", "2", "--run-dir",
+                              str(tmp_path / "r"), "--quiet")
+    assert calls == [("random", 4, 2)]
+    assert status == 1 and result == {"status": "failed", "run_dir": str(tmp_path / "r"),
+                                      "error": "no workers here"}
