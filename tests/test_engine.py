@@ -256,9 +256,7 @@ def test_tensorboard_logs_and_early_stopping_follow_the_spec(tmp_path):
                    overrides=TINY_MLP)
     engine.run(spec, tmp_path / "run")
     assert list((tmp_path / "run" / "tensorboard" / "r0").rglob("events.out.tfevents.*"))
-    from kerasmnist import load_dataset
-
-    from kerasmnist import EventWriter
+    from kerasmnist import EventWriter, load_dataset
 
     callbacks = engine._trial_callbacks(spec, load_dataset("mnist_sample", validation=200),
                                         EventWriter(tmp_path / "events.jsonl"), tmp_path, "t")
