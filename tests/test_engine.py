@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -273,3 +274,24 @@ def test_executions_per_trial_train_several_models_per_trial(tmp_path):
     engine.run(spec, tmp_path / "run")
     epochs = [e for e in events_of(tmp_path / "run") if e["event"] == "epoch_ended"]
     assert len(epochs) == 2 and {e["trial_id"] for e in epochs} == {"0"}
+
+
+def test_the_lock_names_the_running_process_and_a_probe_never_blocks_a_run(tmp_path):
+    from kerasmnist.runs.rundir import RunBusyError, RunLock, running_pid
+
+    assert running_pid(tmp_path) is None
+    with RunLock(tmp_path):
+        assert running_pid(tmp_path) == os.getpid()
+        with pytest.raises(RunBusyError, match="Another process is running"):
+            with RunLock(tmp_path, wait=0.1):
+                pass
+    assert running_pid(tmp_path) is None
+    # A probe holding its shared lock while a run starts only delays the run.
+    fd = os.open(tmp_path / ".lock", os.O_RDONLY)
+    import fcntl
+    import threading
+
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    threading.Timer(0.3, os.close, [fd]).start()
+    with RunLock(tmp_path, wait=2.0):
+        assert running_pid(tmp_path) == os.getpid()

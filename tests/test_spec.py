@@ -108,7 +108,7 @@ def test_replace_validates_the_copy():
         spec.replace(epochs=0)
 
 
-def test_the_model_names_match_the_library_and_checking_needs_no_keras():
+def test_the_model_names_match_the_library_and_checking_needs_no_keras(tmp_path):
     import subprocess
     import sys
 
@@ -119,6 +119,14 @@ def test_the_model_names_match_the_library_and_checking_needs_no_keras():
     assert list(PRESET_NAMES) == presets.names() and set(HYPERMODEL_KINDS) == set(KINDS)
     code = ("import sys; from kerasmnist.runs.spec import RunSpec; "
             "RunSpec(model='lenet5', search='none'); RunSpec(model='cnn', search='random'); "
-            "print(sorted(m for m in ('keras', 'tensorflow', 'keras_tuner') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+            "spec = RunSpec.from_toml(sys.argv[1], check_overrides=False); "
+            "print(spec.overrides, sorted(m for m in ('keras', 'tensorflow', 'keras_tuner') "
+            "if m in sys.modules))")
+    path = tmp_path / "spec.toml"
+    path.write_text('model = "mlp"\n[overrides]\nunits = [64, 128]\n')
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "{'units': [64, 128]} []"
+    path.write_text('model = "mlp"\n[overrides]\nwings = 2\n')
+    with pytest.raises(SpecError, match="wings"):  # checked by default
+        RunSpec.from_toml(path)

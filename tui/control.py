@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kerasmnist.runs.rundir import running_pid
 
 if TYPE_CHECKING:
     from kerasmnist_tui.app import KerasMnistApp
@@ -25,6 +29,17 @@ def cancel_run(app: KerasMnistApp, run_dir: Path, status: str) -> bool:
             return True
         app.notify(f"{run_dir.name} is already stopping.", title="Cancel")
         return False
+    pid = running_pid(run_dir)
+    if pid is not None and pid > 0:  # started elsewhere: the lock file names its process
+        try:
+            os.kill(pid, signal.SIGINT)
+        except OSError as error:
+            app.notify(f"Could not stop {run_dir.name} (process {pid}): {error.strerror}.",
+                       title="Cancel", severity="warning")
+            return False
+        app.notify(f"Stopping {run_dir.name} (process {pid}, started elsewhere): it records where it "
+                   "stopped and can be resumed (r).", title="Cancel")
+        return True
     if status == "running":
         app.notify(f"{run_dir.name} was started outside this window: stop it there with Ctrl-C (or send "
                    "its process SIGINT).", title="Cancel", severity="warning")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,6 +218,9 @@ def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers:
                                     verbose=1 if args.verbose else 0,
                                     trials_per_process=args.trials_per_process or None)
     except KeyboardInterrupt:
+        # The run is recorded as interrupted; a second signal (one delivered late, while
+        # TensorFlow held the interpreter) must not kill the process before it reports.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         message = f"Interrupted. Continue with: kerasmnist resume {run_dir}"
         if args.json:
             emit_json({"status": "interrupted", "run_dir": str(run_dir), "message": message})

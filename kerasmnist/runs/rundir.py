@@ -31,6 +31,7 @@ __all__ = [
     "load_spec",
     "read_results",
     "run_info",
+    "running_pid",
     "trial_table",
 ]
 
@@ -60,6 +61,7 @@ class RunInfo:
         best_score: The best trial score so far, or `None`.
         test_accuracy: The final model's test accuracy, once finished.
         error: The end of the error of a failed run.
+        pid: The id of the process running it, while one does.
     """
 
     path: Path
@@ -71,6 +73,7 @@ class RunInfo:
     best_score: float | None
     test_accuracy: float | None
     error: str | None
+    pid: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON types."""
@@ -78,11 +81,16 @@ class RunInfo:
                 "spec": self.spec.to_dict() if self.spec else None, "started": self.started,
                 "trials_done": self.trials_done, "trials_planned": self.trials_planned,
                 "best_score": self.best_score, "test_accuracy": self.test_accuracy,
-                "error": self.error}
+                "error": self.error, "pid": self.pid}
 
 
-def load_spec(run_dir: str | os.PathLike[str]) -> RunSpec:
+def load_spec(run_dir: str | os.PathLike[str], *, check_overrides: bool = True) -> RunSpec:
     """Reads a run directory's `spec.toml`.
+
+    Args:
+        run_dir: The run directory.
+        check_overrides: See `RunSpec.from_toml`; `run_info` and `list_runs`
+            skip the check, so that they never load Keras. Defaults to `True`.
 
     Raises:
         InvalidArgumentError: There is no run in `run_dir`, or its spec is invalid.
@@ -92,7 +100,7 @@ def load_spec(run_dir: str | os.PathLike[str]) -> RunSpec:
         raise InvalidArgumentError(
             f"Invalid value for argument `run_dir`. Expected a run directory holding {SPEC_FILE}. "
             f"Received: {str(run_dir)!r}, which has none")
-    return RunSpec.from_toml(path)
+    return RunSpec.from_toml(path, check_overrides=check_overrides)
 
 
 def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
@@ -107,7 +115,7 @@ def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
             f"Invalid value for argument `run_dir`. Expected a run directory holding {SPEC_FILE}. "
             f"Received: {str(run_dir)!r}, which has none")
     try:
-        spec: RunSpec | None = load_spec(path)
+        spec: RunSpec | None = load_spec(path, check_overrides=False)
     except KerasMnistError:
         spec = None
     status, started, planned, error, test_accuracy = "new", None, None, None, None
@@ -125,7 +133,8 @@ def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
             status, error = "failed", _tail(event.get("traceback") or event.get("error") or "")
         elif kind == "run_interrupted":
             status = "interrupted"
-    if is_running(path):
+    pid = running_pid(path)
+    if pid is not None:
         status = "running"
     trials = trial_table(events)
     scores = [t["score"] for t in trials if t["score"] is not None]
@@ -133,7 +142,7 @@ def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
     if scores:
         best = min(scores) if spec is not None and spec.direction == "min" else max(scores)
     done = sum(t["status"] != "RUNNING" for t in trials)
-    return RunInfo(path, status, spec, started, done, planned, best, test_accuracy, error)
+    return RunInfo(path, status, spec, started, done, planned, best, test_accuracy, error, pid)
 
 
 def list_runs(runs_dir: str | os.PathLike[str]) -> list[RunInfo]:
@@ -163,7 +172,7 @@ def trial_table(events: str | os.PathLike[str] | Iterable[dict[str, Any]]) -> li
         events = read_events(events)
     trials: dict[str, dict[str, Any]] = {}
     for event in events:
-        kind, trial_id = event.get("event"), event.get("trial_id")
+        kind, trial_id = event.get("event"), str(event.get("trial_id"))
         if kind == "trial_started":
             trials[trial_id] = {"trial_id": trial_id, "status": "RUNNING", "score": None,
                                 "params": None, "hyperparameters": event.get("hyperparameters", {}),
@@ -186,27 +195,32 @@ def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 class RunLock:
     """An exclusive lock on a run directory, held while a process runs it.
 
+    The holder's process id is written into the lock file (`running_pid`).
+    Taking the lock waits up to `wait` seconds, so that a reader's brief probe
+    (`is_running` takes a shared lock for an instant) never makes a run fail.
+
+    Args:
+        run_dir: The run directory.
+        wait: Seconds to keep trying. Defaults to `2.0`.
+
     Raises:
         RunBusyError: On entry, when another process holds it.
     """
 
-    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, run_dir: str | os.PathLike[str], *, wait: float = 2.0) -> None:
         self.path = Path(run_dir) / LOCK_FILE
+        self.wait = wait
         self._fd = -1
 
     def __enter__(self) -> RunLock:  # noqa: PYI034
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: no lock
-            return self
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _lock(self._fd, exclusive=True, wait=self.wait):
             os.close(self._fd)
             self._fd = -1
-            raise RunBusyError(f"Another process is running {str(self.path.parent)!r}") from None
+            raise RunBusyError(f"Another process is running {str(self.path.parent)!r}")
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -217,13 +231,45 @@ class RunLock:
 
 def is_running(run_dir: str | os.PathLike[str]) -> bool:
     """Whether a process is running `run_dir` now (it holds the directory's lock)."""
-    if not (Path(run_dir) / LOCK_FILE).exists():
-        return False
+    return running_pid(run_dir) is not None
+
+
+def running_pid(run_dir: str | os.PathLike[str]) -> int | None:
+    """The id of the process running `run_dir` now, or `None` if none is.
+
+    The probe holds a shared lock for an instant and never blocks a run.
+    """
+    path = Path(run_dir) / LOCK_FILE
     try:
-        with RunLock(run_dir):
-            return False
-    except RunBusyError:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        if _lock(fd, exclusive=False, wait=0.0):
+            return None  # nobody holds it exclusively
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(fd)  # releases the shared lock, if taken
+
+
+def _lock(fd: int, *, exclusive: bool, wait: float) -> bool:
+    """Takes a lock on `fd`, retrying for `wait` seconds; whether it was taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no locks
         return True
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def _tail(text: str, lines: int = 3) -> str:

@@ -26,6 +26,7 @@ Example `spec.toml`:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import numbers
@@ -67,6 +68,11 @@ BEST_MODEL_CHOICES = ("checkpoint", "retrain")
 - `"retrain"`: a new model with the best hyperparameters, trained on training
   and validation data together for the best trial's number of epochs.
 """
+
+
+_CHECK_OVERRIDES = contextvars.ContextVar("kerasmnist_check_overrides", default=True)
+"""Whether making a spec checks its overrides against the hypermodel's space (which
+imports keras-tuner); off only while reading a spec a run was already made from."""
 
 
 class SpecError(InvalidArgumentError):
@@ -188,8 +194,15 @@ class RunSpec:
             raise SpecError(error.field, error.detail, source) from None
 
     @classmethod
-    def from_toml(cls, path: str | os.PathLike[str]) -> RunSpec:
+    def from_toml(cls, path: str | os.PathLike[str], *, check_overrides: bool = True) -> RunSpec:
         """Reads a spec from a TOML file.
+
+        Args:
+            path: The file.
+            check_overrides: Whether to check the overrides against the
+                hypermodel's search space, which imports keras-tuner and Keras.
+                Reading the spec of an existing run (to list it, say) can skip
+                it. Defaults to `True`.
 
         Raises:
             SpecError: Invalid TOML, or an unknown or invalid field, naming the file.
@@ -200,7 +213,11 @@ class RunSpec:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise SpecError("(file)", f"not valid TOML: {error}", str(path)) from None
-        return cls.from_dict(values, source=str(path))
+        token = _CHECK_OVERRIDES.set(check_overrides)
+        try:
+            return cls.from_dict(values, source=str(path))
+        finally:
+            _CHECK_OVERRIDES.reset(token)
 
     def replace(self, **changes: Any) -> RunSpec:
         """Returns a copy with some fields changed (validated)."""
@@ -282,7 +299,7 @@ class RunSpec:
         if not isinstance(self.model, str):
             raise SpecError("model", f"expected a string, found {self.model!r}")
         if self.model in HYPERMODEL_KINDS:
-            if self.overrides:  # checked against the space, which needs keras-tuner
+            if self.overrides and _CHECK_OVERRIDES.get():  # the space needs keras-tuner
                 from kerasmnist.hypermodels import KINDS
 
                 try:
@@ -377,7 +394,7 @@ def _check_choice(name: str, value: Any, choices: Any) -> None:
 
 def _check_validation(value: Any) -> None:
     ok = not isinstance(value, bool) and (
-        (isinstance(value, numbers.Integral) and value >= 0)
+        (isinstance(value, numbers.Integral) and int(value) >= 0)
         or (isinstance(value, float) and 0.0 <= value < 1.0))
     if not ok:
         raise SpecError("validation", f"expected a count >= 0 or a fraction in [0, 1), found {value!r}")

@@ -81,22 +81,10 @@ def _heavy_modules(runs_dir, prelude: str = "") -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _reading_overrides_imports_keras() -> bool:
-    code = ("import sys\nfrom kerasmnist.runs.spec import RunSpec\nRunSpec(overrides={'units_0': 64})\n"
-            f"print(any(m in sys.modules for m in {HEAVY!r}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         check=True)
-    return out.stdout.strip().endswith("True")
-
-
 def test_the_interface_code_imports_neither_keras_nor_tensorflow(every_kind_of_run):
     assert _heavy_modules(every_kind_of_run, WITHOUT_OVERRIDES_CHECK) == []
 
 
 def test_the_interface_process_stays_free_of_keras_with_the_real_run_spec(every_kind_of_run):
-    if _reading_overrides_imports_keras():
-        # Not the interface's doing: reading a run whose spec has overrides (run_info, through
-        # RunSpec.from_toml) checks them against the hypermodel's space with keras-tuner. This
-        # turns into a plain assertion as soon as RunSpec checks overrides without Keras.
-        pytest.xfail("RunSpec's overrides check imports keras-tuner and Keras (kerasmnist.hypermodels)")
+    # Reading an existing run's spec skips the overrides check (run_info), which needs Keras.
     assert _heavy_modules(every_kind_of_run) == []
