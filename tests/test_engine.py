@@ -295,3 +295,24 @@ def test_the_lock_names_the_running_process_and_a_probe_never_blocks_a_run(tmp_p
     threading.Timer(0.3, os.close, [fd]).start()
     with RunLock(tmp_path, wait=2.0):
         assert running_pid(tmp_path) == os.getpid()
+
+
+def test_a_time_limit_stops_the_search_after_the_trial_under_way(tmp_path):
+    spec = RunSpec(**SMALL, search="random", trials=20, epochs=1, max_minutes=1e-4,
+                   overrides={**TINY_MLP, "units": [4, 8, 16, 32, 64]})
+    result = engine.run(spec, tmp_path / "run")
+    assert len(result.trials) == 1 and result.time_limit_reached
+    assert "stopped at its time limit" in (tmp_path / "run" / "results.txt").read_text()
+
+
+def test_a_search_process_stops_at_its_deadline_or_after_its_share(tmp_path):
+    from kerasmnist.cli import main
+
+    spec = RunSpec(**SMALL, search="random", trials=4, epochs=1,
+                   overrides={**TINY_MLP, "units": [4, 8, 16, 32, 64]})
+    engine.prepare_run_dir(spec, tmp_path)
+    assert main(["worker", str(tmp_path), "--deadline", "0"]) == engine.EXIT_TIME_UP
+    assert main(["worker", str(tmp_path), "--max-trials", "2"]) == engine.EXIT_MORE_TRIALS
+    assert main(["worker", str(tmp_path)]) == 0
+    ended = [t["trial_id"] for t in trial_table(tmp_path / "events.jsonl")]
+    assert ended == ["0", "1", "2", "3"]

@@ -18,7 +18,7 @@ def test_the_defaults_train_an_mlp_on_the_bundled_sample():
 def test_toml_round_trip_keeps_every_field_and_override_kind(tmp_path):
     spec = RunSpec(dataset="fashion_mnist", validation=5000, model="cnn", search="hyperband",
                    epochs=7, batch_size=64, early_stopping=2, max_params=90_000, seed=3,
-                   objective="val_loss", tensorboard=True,
+                   objective="val_loss", tensorboard=True, max_minutes=12.5,
                    overrides={"conv_blocks": 2, "filters": [16, 32], "learning_rate": (1e-4, 1e-2),
                               "batch_norm": True, "activation": "relu"})
     path = tmp_path / "spec.toml"
@@ -52,6 +52,8 @@ def test_toml_round_trip_keeps_every_field_and_override_kind(tmp_path):
         ({"best_model": "latest", "search": "random"}, "best_model", "'checkpoint'"),
         ({"csv_log": "yes"}, "csv_log", "true or false"),
         ({"hyperband_factor": 1}, "hyperband_factor", ">= 2"),
+        ({"max_minutes": 0}, "max_minutes", "minutes > 0"),
+        ({"max_minutes": "soon"}, "max_minutes", "minutes > 0"),
     ],
 )
 def test_invalid_fields_are_named_with_what_was_expected(changes, field, expected):

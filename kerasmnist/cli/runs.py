@@ -35,7 +35,7 @@ DEFAULT_RUNS_DIR = "runs"
 _SPEC_FLAGS = ("dataset", "validation", "model", "search", "trials", "epochs", "batch_size",
                "early_stopping", "max_params", "seed", "replicates", "executions_per_trial",
                "best_model", "objective", "limit", "hyperband_factor", "max_failed_trials",
-               "full_eval", "csv_log", "tensorboard")
+               "max_minutes", "full_eval", "csv_log", "tensorboard")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -85,6 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     worker.add_argument("--max-trials", type=int, default=None, metavar="N",
                         help="without the variables (continuing a search alone): stop after N "
                              "trials, with exit status 75 if trials are left")
+    worker.add_argument("--deadline", type=float, default=None, metavar="UNIX_TIME",
+                        help="without the variables: start no trial after this time (exit 76)")
     worker.set_defaults(func=_worker_command)
 
 
@@ -111,6 +113,8 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
         spec.add_argument("--hyperband-factor", type=int, help="Hyperband's factor (default: 3)")
         spec.add_argument("--max-failed-trials", type=int,
                           help="stop after this many failed trials in a row (default: 10)")
+        spec.add_argument("--max-minutes", type=float,
+                          help="start no new trial after this many minutes")
     spec.add_argument("--epochs", type=int, help="epochs per trial; Hyperband's most (default: 5)")
     spec.add_argument("--batch-size", type=int, help="batch size (default: the hypermodel's, 128)")
     spec.add_argument("--early-stopping", type=int, metavar="PATIENCE",
@@ -384,8 +388,8 @@ def _worker_command(args: argparse.Namespace) -> int:
     load_backend()
     from kerasmnist.runs import engine
 
-    done = engine.search_worker(args.run_dir, max_trials=args.max_trials)
-    return EXIT_OK if done else engine.EXIT_MORE_TRIALS
+    outcome = engine.search_worker(args.run_dir, max_trials=args.max_trials, deadline=args.deadline)
+    return {"done": EXIT_OK, "more": engine.EXIT_MORE_TRIALS, "time": engine.EXIT_TIME_UP}[outcome]
 
 
 def _when(timestamp: float | None) -> str:

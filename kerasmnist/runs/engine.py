@@ -72,6 +72,8 @@ TUNER_PROJECT = "search"
 DEFAULT_TRIALS_PER_PROCESS = 10
 EXIT_MORE_TRIALS = 75
 """Exit status of a search process that ran its share of trials and left the rest."""
+EXIT_TIME_UP = 76
+"""Exit status of a search process that stopped at the search's time limit."""
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -101,6 +103,8 @@ class RunResult:
         trained_on_validation: Whether the final model was retrained on the
             validation set too (`best_model = "retrain"`), so that its
             validation figures are not held-out measures.
+        time_limit_reached: Whether the search stopped at `max_minutes` with
+            trials left.
     """
 
     run_dir: Path
@@ -116,6 +120,7 @@ class RunResult:
     top_confusions: list[tuple[str, str, int]]
     seconds: float
     trained_on_validation: bool = False
+    time_limit_reached: bool = False
     status: str = "finished"
 
     @property
@@ -178,8 +183,9 @@ def run(
         started = time.perf_counter()
         try:
             events.run_started(spec.to_dict(), plan=_plan(spec), resumed=resumed)
+            deadline = time.time() + 60 * spec.max_minutes if spec.max_minutes else None
             with _interrupt_on_sigterm():
-                result = _run(spec, run_dir, events, verbose, trials_per_process)
+                result = _run(spec, run_dir, events, verbose, trials_per_process, deadline)
             result.seconds = time.perf_counter() - started
             _write_results(result)
             events.run_ended(_summary(result))
@@ -211,8 +217,12 @@ def resume(
 
 
 def search_worker(
-    run_dir: str | os.PathLike[str], *, max_trials: int | None = None, verbose: int = 0
-) -> bool:
+    run_dir: str | os.PathLike[str],
+    *,
+    max_trials: int | None = None,
+    deadline: float | None = None,
+    verbose: int = 0,
+) -> str:
     """Runs trials of a run directory's search in this process.
 
     With keras-tuner's environment variables set, this is one process of a
@@ -228,11 +238,13 @@ def search_worker(
         run_dir: The run directory.
         max_trials: Stop after this many trials (local mode only). Defaults to
             `None` (until the search is done).
+        deadline: Start no trial after this Unix time (local mode only).
+            Defaults to `None`.
         verbose: Keras's and keras-tuner's own verbosity. Defaults to `0`.
 
     Returns:
-        `True` when the search is done, `False` when it stopped after
-        `max_trials` with trials left.
+        `"done"` when the search is done, `"more"` when it stopped after
+        `max_trials` with trials left, `"time"` when it stopped at `deadline`.
 
     Raises:
         InvalidArgumentError: No run spec in `run_dir`, a spec without a search,
@@ -251,13 +263,16 @@ def search_worker(
     events = EventWriter(run_dir / EVENTS_FILE)
     try:
         data = _load_data(spec)
-        tuner = _make_tuner(spec, data, run_dir, events,
-                            max_here=max_trials if not _distributed() else None)
+        local = not _distributed()
+        tuner = _make_tuner(spec, data, run_dir, events, max_here=max_trials if local else None,
+                            deadline=deadline if local else None)
         try:
             _search(tuner, spec, data, verbose)
         except _MoreTrials:
-            return False
-        return True
+            return "more"
+        except _TimeUp:
+            return "time"
+        return "done"
     finally:
         events.close()
 
@@ -365,25 +380,36 @@ def run_distributed(
 
 
 def _run(
-    spec: RunSpec, run_dir: Path, events: EventWriter, verbose: int, trials_per_process: int | None
+    spec: RunSpec,
+    run_dir: Path,
+    events: EventWriter,
+    verbose: int,
+    trials_per_process: int | None,
+    deadline: float | None,
 ) -> RunResult:
     keras.utils.set_random_seed(spec.seed)
     data = _load_data(spec)
+    time_up = False
     if spec.search == "none":
         best_hp = _plain_hyperparameters(spec, data)
         models = _train_replicates(spec, data, run_dir / "replicates", events, verbose,
                                    build=_plain_builder(spec, data), hyperparameters=best_hp,
                                    fit_data=_fit_data(data))
     else:
-        tuner = _make_tuner(spec, data, run_dir, events, max_here=trials_per_process)
+        tuner = _make_tuner(spec, data, run_dir, events, max_here=trials_per_process,
+                            deadline=deadline)
         try:
             _search(tuner, spec, data, verbose)
+        except _TimeUp:
+            time_up = True
         except _MoreTrials:
             del tuner
             keras.backend.clear_session()
-            _continue_in_children(run_dir, trials_per_process, events.listeners)
-            tuner = _make_tuner(spec, data, run_dir, events)  # reloads the finished search
-            _search(tuner, spec, data, verbose)
+            time_up = _continue_in_children(run_dir, trials_per_process, events.listeners,
+                                            deadline)
+            tuner = _make_tuner(spec, data, run_dir, events)  # reloads the search
+            if not time_up:
+                _search(tuner, spec, data, verbose)
         best_trial = _best_trial(tuner, run_dir)
         best_hp = dict(best_trial.hyperparameters.values)
         if spec.best_model == "checkpoint":
@@ -402,6 +428,7 @@ def _run(
                                        fit_data=_fit_data(merged), prefix="final_r")
     result = _finish(spec, run_dir, data, models, best_hp, events)
     result.trained_on_validation = spec.search != "none" and spec.best_model == "retrain"
+    result.time_limit_reached = time_up
     return result
 
 
@@ -589,7 +616,13 @@ class _NanCheck(keras.callbacks.Callback):
 
 
 def _make_tuner(
-    spec: RunSpec, data: Dataset, run_dir: Path, events: EventWriter, *, max_here: int | None = None
+    spec: RunSpec,
+    data: Dataset,
+    run_dir: Path,
+    events: EventWriter,
+    *,
+    max_here: int | None = None,
+    deadline: float | None = None,
 ) -> kt.Tuner:
     bases = {"random": kt.RandomSearch, "grid": kt.GridSearch, "hyperband": kt.Hyperband,
              "bayesian": kt.BayesianOptimization}
@@ -610,7 +643,7 @@ def _make_tuner(
     else:
         kwargs["max_trials"] = spec.trials
     with _atomic_tuner_files(), contextlib.redirect_stdout(sys.stderr):
-        tuner = cls(kerasmnist_context=(spec, data, run_dir, events, max_here), **kwargs)
+        tuner = cls(kerasmnist_context=(spec, data, run_dir, events, max_here, deadline), **kwargs)
         oracle_file = run_dir / TUNER_PROJECT / "oracle.json"
         if not Path(tuner._get_tuner_fname()).exists() and oracle_file.exists() and (
                 not _distributed() or _is_chief()):
@@ -646,7 +679,7 @@ class _TunerMixin:
 
     def __init__(self, *args: Any, kerasmnist_context: tuple[Any, ...], **kwargs: Any) -> None:
         (self._km_spec, self._km_data, self._km_dir, self._km_events,
-         self._km_max_here) = kerasmnist_context
+         self._km_max_here, self._km_deadline) = kerasmnist_context
         self._km_params: dict[str, int] = {}
         self._km_done_here = 0
         super().__init__(*args, **kwargs)
@@ -672,10 +705,16 @@ class _TunerMixin:
             params=self._km_params.get(trial.trial_id), worker=self.tuner_id,  # type: ignore[attr-defined]
             message=message, rss_mb=_rss_mb())
         self._km_done_here += 1
+        if self._km_deadline is not None and time.time() >= self._km_deadline:
+            raise _TimeUp
         if self._km_max_here and self._km_done_here >= self._km_max_here:
             trials = getattr(self.oracle, "trials", {})  # type: ignore[attr-defined]
             if self._km_spec.search == "hyperband" or len(trials) < self._km_spec.trials:
                 raise _MoreTrials
+
+
+class _TimeUp(BaseException):
+    """The search's time limit has passed: no new trial starts."""
 
 
 class _MoreTrials(BaseException):
@@ -686,8 +725,12 @@ class _MoreTrials(BaseException):
 
 
 def _continue_in_children(run_dir: Path, trials_per_process: int | None,
-                          listeners: Sequence[Listener]) -> None:
-    """Runs the rest of a search in fresh processes, `trials_per_process` trials each."""
+                          listeners: Sequence[Listener], deadline: float | None) -> bool:
+    """Runs the rest of a search in fresh processes, `trials_per_process` trials each.
+
+    Returns:
+        Whether the search stopped at its time limit (`deadline`).
+    """
     import subprocess
 
     tail = EventTail(run_dir / EVENTS_FILE)
@@ -699,6 +742,8 @@ def _continue_in_children(run_dir: Path, trials_per_process: int | None,
         command = [sys.executable, "-m", "kerasmnist.cli", "worker", str(run_dir)]
         if trials_per_process:
             command += ["--max-trials", str(trials_per_process)]
+        if deadline is not None:
+            command += ["--deadline", repr(deadline)]
         log_path = logs / f"continue-{number}.log"
         with open(log_path, "wb") as log:
             child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -715,7 +760,9 @@ def _continue_in_children(run_dir: Path, trials_per_process: int | None,
             raise
         _relay(tail, listeners)
         if child.returncode == 0:
-            return
+            return False
+        if child.returncode == EXIT_TIME_UP:
+            return True
         if child.returncode != EXIT_MORE_TRIALS:
             output = log_path.read_text(errors="replace").strip().splitlines()[-5:]
             raise RunError(f"The search process failed (exit status {child.returncode}); the end "
@@ -887,6 +934,8 @@ def _write_results(result: RunResult) -> None:
             tabulate(rows, headers=["split", "examples", "loss", "accuracy", "error %"]), ""]
     if result.trained_on_validation:
         text += ["(retrained on training and validation data: validation is not held out)", ""]
+    if result.time_limit_reached:
+        text += [f"(the search stopped at its time limit of {result.spec.max_minutes} minutes)", ""]
     if result.replicates:
         reps = result.replicates
         text += [f"Test accuracy over {len(reps['values'])} replicates: "

@@ -142,6 +142,9 @@ class RunSpec:
         hyperband_factor: Hyperband's reduction factor. Defaults to `3`.
         max_failed_trials: Stop a search after this many consecutive failed
             trials (over budget, or a loss that became NaN). Defaults to `10`.
+        max_minutes: Start no new trial of a search once this many minutes
+            have passed since the run (or its resumption) started; the trial
+            under way finishes. `None`: no limit. Defaults to `None`.
     """
 
     dataset: str = "mnist_sample"
@@ -165,6 +168,7 @@ class RunSpec:
     tensorboard: bool = False
     hyperband_factor: int = 3
     max_failed_trials: int = 10
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", dict(self.overrides))
@@ -281,6 +285,11 @@ class RunSpec:
         for name in ("batch_size", "early_stopping", "max_params", "limit"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), minimum=1)
+        if self.max_minutes is not None and (
+                isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, numbers.Real)
+                or not 0 < self.max_minutes < math.inf):
+            raise SpecError("max_minutes", f"expected a number of minutes > 0, found "
+                            f"{self.max_minutes!r}")
         for name in ("full_eval", "csv_log", "tensorboard"):
             if not isinstance(getattr(self, name), bool):
                 raise SpecError(name, f"expected true or false, found {getattr(self, name)!r}")
