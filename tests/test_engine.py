@@ -282,9 +282,9 @@ def test_the_lock_names_the_running_process_and_a_probe_never_blocks_a_run(tmp_p
     assert running_pid(tmp_path) is None
     with RunLock(tmp_path):
         assert running_pid(tmp_path) == os.getpid()
-        with pytest.raises(RunBusyError, match="Another process is running"):
-            with RunLock(tmp_path, wait=0.1):
-                pass
+        with pytest.raises(RunBusyError, match="Another process is running"), RunLock(
+                tmp_path, wait=0.1):
+            pass
     assert running_pid(tmp_path) is None
     # A probe holding its shared lock while a run starts only delays the run.
     fd = os.open(tmp_path / ".lock", os.O_RDONLY)

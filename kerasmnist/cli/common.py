@@ -75,6 +75,7 @@ def load_backend(verbose: bool = False) -> None:
     descriptor 2 points to the null device while it loads. An import error is
     still raised (and shown) once standard error is back.
     """
+    quiet_backend(verbose)
     if verbose or "keras" in sys.modules:
         import keras  # noqa: F401
         return

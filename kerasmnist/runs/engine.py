@@ -642,7 +642,7 @@ def _make_tuner(
         kwargs.update(max_epochs=spec.epochs, factor=spec.hyperband_factor, hyperband_iterations=1)
     else:
         kwargs["max_trials"] = spec.trials
-    with _atomic_tuner_files(), contextlib.redirect_stdout(sys.stderr):
+    with _tuner_io(), contextlib.redirect_stdout(sys.stderr):
         tuner = cls(kerasmnist_context=(spec, data, run_dir, events, max_here, deadline), **kwargs)
         oracle_file = run_dir / TUNER_PROJECT / "oracle.json"
         if not Path(tuner._get_tuner_fname()).exists() and oracle_file.exists() and (
@@ -670,7 +670,7 @@ def _search(tuner: kt.Tuner, spec: RunSpec, data: Dataset, verbose: int) -> None
         kwargs["validation_data"] = fit["validation_data"]
     if spec.batch_size is not None:
         kwargs["batch_size"] = spec.batch_size
-    with _atomic_tuner_files(), contextlib.redirect_stdout(sys.stderr):
+    with _tuner_io():  # quiet at verbose=0: listeners may print on standard output
         tuner.search(fit["x"], fit["y"], **kwargs)
 
 
@@ -815,11 +815,16 @@ def _repair_oracle(oracle: Any) -> None:
 
 
 @contextlib.contextmanager
-def _atomic_tuner_files() -> Iterator[None]:
-    """Makes keras-tuner write its JSON files (oracle, trials, tuner) atomically."""
+def _tuner_io() -> Iterator[None]:
+    """Makes keras-tuner write its JSON files (oracle, trials, tuner) atomically.
+
+    It also stops keras-tuner from printing each failed trial's traceback (its
+    `config.DEBUG`): the trial keeps it, and the event log records its error.
+    """
+    from keras_tuner.src import config as kt_config
     from keras_tuner.src import utils as kt_utils
 
-    original = kt_utils.save_json
+    original, debug = kt_utils.save_json, kt_config.DEBUG
 
     def save_json(path: str, obj: Any) -> str:
         import json
@@ -828,19 +833,23 @@ def _atomic_tuner_files() -> Iterator[None]:
         atomic_write_text(path, text)
         return text
 
-    kt_utils.save_json = save_json
+    kt_utils.save_json, kt_config.DEBUG = save_json, False
     try:
         yield
     finally:
-        kt_utils.save_json = original
+        kt_utils.save_json, kt_config.DEBUG = original, debug
 
 
 def _last_line(message: str | None) -> str | None:
-    """The error line of a trial's traceback, without the exception's module path."""
+    """The error of a trial's traceback: the exception's first line, without its class path."""
     if not message or not message.strip():
         return None
-    line = message.strip().splitlines()[-1]
-    return re.sub(r"^[\w.<>]+(Error|Failed|Exceeded|Trial|Exception): ", "", line)
+    lines = message.strip().splitlines()
+    for line in reversed(lines):
+        match = re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Failed|Exceeded|Trial): (.*)$", line)
+        if match:
+            return match.group(2)
+    return lines[-1]
 
 
 def _best_trial(tuner: kt.Tuner, run_dir: Path) -> Any:
