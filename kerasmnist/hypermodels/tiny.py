@@ -75,7 +75,7 @@ class TinyHyperModel(MnistHyperModel):
     | filters_i | 1, 2, 4, 8, 16, 32 | 8, 16, 16 by layer |
     | kernel_size | 3, 5 | 3 |
     | separable | True, False | False |
-    | pool_size | 1, 2, 3 | 2 |
+    | pool_size | 1, 2, 3, 4, 5, 7 | 2 |
     | head | flatten, global_average, global_max | global_average |
     | dense_units | 0 (none), 4, 8, 16, 32 | 0 |
     | optimizer | adam, sgd (Nesterov), rmsprop | adam |
@@ -99,7 +99,8 @@ class TinyHyperModel(MnistHyperModel):
         "filters": Choice((1, 2, 4, 8, 16, 32), default=(8, 16, 16), per_layer=True),
         "kernel_size": Choice((3, 5), default=3),
         "separable": Boolean(False, doc="depthwise-separable convolutions"),
-        "pool_size": Choice((1, 2, 3), default=2, doc="max pooling after each convolution"),
+        "pool_size": Choice((1, 2, 3, 4, 5, 7), default=2,
+                            doc="max pooling after each convolution ('same' padding)"),
         "head": Choice(("flatten", "global_average", "global_max"), default="global_average"),
         "dense_units": Choice((0, 4, 8, 16, 32), default=0, doc="0: no hidden dense layer"),
         **optimizer_space(learning_rate=3e-3),
