@@ -29,7 +29,9 @@ SMALL_BUDGET = 300
 # 10-40% validation accuracy. There the search keeps to convolutions, strong max
 # pooling and a flatten head, the shape of the classic 142-weight model.
 SMALL_ARCHITECTURES = {"head": "flatten", "dense_units": 0, "conv_layers": (1, 2),
-                       "pool_size": [3, 4, 5, 7]}
+                       "input_pool": [2, 3, 4], "pool_size": [3, 4, 5, 7]}
+# --quick fixes the classic shape, so that its token search always has a model to train.
+QUICK_ARCHITECTURE = {"input_pool": 2, "conv_layers": 1, "kernel_size": 5, "pool_size": 7}
 
 REFERENCES = [  # preset, published test accuracy, where
     ("logistic_regression", 0.9265, "softmax regression"),
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     training = {"optimizer": "adam", "learning_rate": (2e-3, 3e-2), "batch_size": [32, 64, 128]}
     if args.budget <= SMALL_BUDGET:
         training.update(SMALL_ARCHITECTURES)
+    if quick:
+        training.update(QUICK_ARCHITECTURE)
     spec = RunSpec(**common, model="tiny", search=args.search, max_params=args.budget,
                    overrides=training,
                    trials=2 if quick else args.trials, epochs=1 if quick else args.epochs,
