@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
+from kerasmnist import recipes
 from kerasmnist.errors import InvalidArgumentError
 from kerasmnist.hypermodels.base import image_shape_for
 
@@ -89,6 +90,31 @@ def _keras_convnet(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
     return layers.Dense(num_classes)(x)
 
 
+def _dropout_mlp(*widths: int, dropout: float) -> _Body:
+    def body(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+        x = layers.Flatten()(x)
+        for units in widths:
+            x = layers.Dropout(dropout)(layers.Dense(units, activation="relu")(x))
+        return layers.Dense(num_classes)(x)
+
+    return body
+
+
+def _conv_bn(x: keras.KerasTensor, filters: int, size: int = 3, *,
+             padding: str = "same") -> keras.KerasTensor:
+    """Convolution without bias, batch normalisation, ReLU."""
+    x = layers.Conv2D(filters, size, padding=padding, use_bias=False)(x)
+    return layers.Activation("relu")(layers.BatchNormalization()(x))
+
+
+def _mnist_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    x = layers.MaxPooling2D(2)(_conv_bn(x, 16, 5))
+    x = layers.MaxPooling2D(2)(_conv_bn(_conv_bn(x, 32), 32))
+    x = _conv_bn(_conv_bn(x, 64), 64)
+    x = layers.Dropout(0.2)(layers.GlobalAveragePooling2D()(x))
+    return layers.Dense(num_classes)(x)
+
+
 _PRESETS: dict[str, tuple[_Body, str]] = {
     "logistic_regression": (_dense_stack(), "softmax regression: one dense layer"),
     "avgpool5_dense": (_avgpool5_dense, "5x5 average pooling, then dense"),
@@ -104,6 +130,10 @@ _PRESETS: dict[str, tuple[_Body, str]] = {
     "cnn_large": (_conv_stack(32, 64, 128, 256), "four convolutions of 32 to 256 filters"),
     "lenet5": (_lenet5, "LeNet-5 with ReLU: conv 6@5x5, avg pool, conv 16@5x5, 120-84-10"),
     "keras_convnet": (_keras_convnet, 'the Keras "simple MNIST convnet" example'),
+    "mnist_mlp": (_dropout_mlp(1024, 1024, dropout=0.3),
+                  "784-1024-1024-10 MLP, dropout 0.3: MNIST's tuned MLP"),
+    "mnist_cnn": (_mnist_cnn, "five batch-normalised convolutions, global average pooling: "
+                  "MNIST's tuned CNN"),
 }
 
 
@@ -134,16 +164,27 @@ def build(
     *,
     input_shape: Sequence[int] = (784,),
     num_classes: int = 10,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
+    epochs: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> keras.Model:
-    """Builds and compiles a preset.
+    """Builds and compiles a preset with the optimizer of its recipe.
+
+    The optimizer is Adam (AdamW where the recipe has weight decay). A recipe
+    with the cosine schedule decays the learning rate to zero over
+    `epochs * steps_per_epoch` steps; without `steps_per_epoch` the rate stays
+    constant, since the length of the run is unknown.
 
     Args:
         name: One of `names()`.
         input_shape: Shape of one example: flat `(784,)`, `(28, 28)` or
             `(28, 28, 1)`. Defaults to `(784,)`.
         num_classes: Number of classes. Defaults to `10`.
-        learning_rate: Adam's learning rate. Defaults to `1e-3`.
+        learning_rate: Adam's (initial) learning rate. Defaults to the
+            recipe's (`kerasmnist.recipes.recipe(name)`).
+        epochs: Epochs the cosine schedule spans. Defaults to the recipe's.
+        steps_per_epoch: Batches per epoch, for the cosine schedule:
+            `ceil(training examples / batch size)`. Defaults to `None`.
 
     Returns:
         A compiled Keras model giving logits.
@@ -162,11 +203,25 @@ def build(
     x = inputs if tuple(input_shape) == image_shape else layers.Reshape(image_shape)(inputs)
     model = keras.Model(inputs, body(x, num_classes), name=name)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=_optimizer(recipes.recipe(name), learning_rate, epochs, steps_per_epoch),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
     return model
+
+
+def _optimizer(
+    recipe: recipes.Recipe, learning_rate: float | None, epochs: int | None,
+    steps_per_epoch: int | None,
+) -> keras.optimizers.Optimizer:
+    rate: float | keras.optimizers.schedules.LearningRateSchedule
+    rate = recipe.learning_rate if learning_rate is None else learning_rate
+    if recipe.schedule == "cosine" and steps_per_epoch:
+        steps = max(1, int(steps_per_epoch) * int(epochs or recipe.epochs))
+        rate = keras.optimizers.schedules.CosineDecay(rate, steps)
+    if recipe.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay)
+    return keras.optimizers.Adam(rate)
 
 
 def _checked(name: str) -> str:

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from kerasmnist.cli import main
+from kerasmnist.cli import build_parser, main
+from kerasmnist.cli.runs import spec_from_args
+from kerasmnist.recipes import recipe
 from kerasmnist.runs import RunSpec, read_results
 
 QUICK = ["--validation", "200", "--limit", "400", "--epochs", "1", "--set", "num_layers=1",
@@ -167,3 +169,27 @@ def test_search_workers_goes_through_the_distributed_runner(tmp_path, capsys, mo
     assert calls == [("random", 4, 2)]
     assert status == 1 and result == {"status": "failed", "run_dir": str(tmp_path / "r"),
                                       "error": "no workers here"}
+
+
+@pytest.mark.parametrize(("flags", "config_epochs", "epochs"), [
+    ([], None, recipe("mnist_cnn").epochs),  # a tuned preset trains as its recipe says
+    (["--epochs", "2"], None, 2),
+    ([], 3, 3),  # so does a config file that sets epochs
+])
+def test_a_preset_takes_its_epochs_from_its_recipe(tmp_path, flags, config_epochs, epochs):
+    argv = ["train", "--model", "mnist_cnn", *flags]
+    if config_epochs is not None:
+        config = tmp_path / "spec.toml"
+        config.write_text(f'model = "mnist_cnn"\nepochs = {config_epochs}\n')
+        argv += ["--config", str(config)]
+    assert spec_from_args(build_parser().parse_args(argv)).epochs == epochs
+
+
+def test_train_replicates_report_each_test_accuracy_and_the_median(tmp_path, capsys):
+    status, result = run_json(capsys, "train", "--model", "avgpool5_dense", "--validation", "200",
+                              "--limit", "300", "--epochs", "1", "--replicates", "3",
+                              "--run-dir", str(tmp_path / "r"), "--quiet")
+    assert status == 0
+    values = list(result["replicates"]["values"].values())
+    assert len(values) == 3 and result["replicates"]["median"] == sorted(values)[1]
+    assert "median" in (tmp_path / "r" / "results.txt").read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kerasmnist import InvalidArgumentError, presets
+from kerasmnist import InvalidArgumentError, presets, recipes
 from kerasmnist.budget import count_params
 
 EXPECTED = {
@@ -23,6 +23,8 @@ EXPECTED = {
     "cnn_large": 398_090,
     "lenet5": 61_706,
     "keras_convnet": 34_826,
+    "mnist_mlp": 1_863_690,
+    "mnist_cnn": 71_002,
 }
 
 
@@ -56,3 +58,47 @@ def test_unknown_preset_and_bad_input_shape_are_rejected():
         presets.build("lenet")
     with pytest.raises(InvalidArgumentError, match="square number of pixels.*input_shape=\\(783,\\)"):
         presets.build("cnn_small", input_shape=(783,))
+
+
+def test_classic_presets_train_with_the_plain_recipe():
+    plain = recipes.recipe("lenet5")
+    assert (plain.epochs, plain.batch_size, plain.learning_rate, plain.schedule) == (5, 128, 1e-3,
+                                                                                      "constant")
+    assert set(recipes.RECIPES) <= set(presets.names())
+
+
+def test_a_cosine_recipe_decays_to_zero_over_the_run(sample_arrays):
+    x, y, _, _ = sample_arrays
+    assert recipes.recipe("mnist_cnn").schedule == "cosine"
+    model = presets.build("mnist_cnn", steps_per_epoch=2, epochs=2, learning_rate=0.01)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # half the run
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005, rel=1e-3)
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_without_steps_per_epoch_the_rate_stays_constant(sample_arrays):
+    x, y, _, _ = sample_arrays
+    model = presets.build("mnist_cnn")
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+    assert float(model.optimizer.learning_rate) == pytest.approx(recipes.recipe("mnist_cnn")
+                                                                 .learning_rate)
+
+
+def test_weight_decay_recipes_use_adamw(monkeypatch):
+    monkeypatch.setitem(recipes.RECIPES, "mlp_64_64", recipes.Recipe(weight_decay=1e-4))
+    optimizer = presets.build("mlp_64_64").optimizer
+    assert type(optimizer).__name__ == "AdamW"
+    assert optimizer.weight_decay == pytest.approx(1e-4)
+
+
+def test_recipe_rejects_unknown_names_and_bad_values():
+    with pytest.raises(InvalidArgumentError, match="Received: name='lenet'"):
+        recipes.recipe("lenet")
+    with pytest.raises(InvalidArgumentError, match="schedule='linear'"):
+        recipes.Recipe(schedule="linear")
+    with pytest.raises(InvalidArgumentError, match="epochs=0"):
+        recipes.Recipe(epochs=0)
+    with pytest.raises(InvalidArgumentError, match="learning_rate=0"):
+        recipes.Recipe(learning_rate=0)

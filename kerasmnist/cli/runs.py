@@ -23,8 +23,9 @@ from kerasmnist.cli.common import (
 )
 from kerasmnist.cli.data import validation_size
 from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.recipes import recipe
 from kerasmnist.runs.rundir import list_runs, load_spec, read_results, run_info, trial_table
-from kerasmnist.runs.spec import BEST_MODEL_CHOICES, SEARCH_KINDS, RunSpec, parse_override
+from kerasmnist.runs.spec import BEST_MODEL_CHOICES, PRESET_NAMES, SEARCH_KINDS, RunSpec, parse_override
 
 __all__ = ["register", "spec_from_args"]
 
@@ -115,8 +116,10 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
                           help="stop after this many failed trials in a row (default: 10)")
         spec.add_argument("--max-minutes", type=float,
                           help="start no new trial after this many minutes")
-    spec.add_argument("--epochs", type=int, help="epochs per trial; Hyperband's most (default: 5)")
-    spec.add_argument("--batch-size", type=int, help="batch size (default: the hypermodel's, 128)")
+    spec.add_argument("--epochs", type=int,
+                      help="epochs per trial; Hyperband's most (default: 5; a preset's recipe)")
+    spec.add_argument("--batch-size", type=int,
+                      help="batch size (default: the hypermodel's, 128; a preset's recipe)")
     spec.add_argument("--early-stopping", type=int, metavar="PATIENCE",
                       help="stop a trial after PATIENCE epochs without improvement")
     spec.add_argument("--max-params", type=int, help="parameter budget")
@@ -179,6 +182,9 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         name, value = parse_override(text)
         overrides[name] = value
     values["overrides"] = overrides
+    model = values.get("model")
+    if model in PRESET_NAMES and "epochs" not in values:
+        values["epochs"] = recipe(model).epochs  # a preset trains as its recipe says
     return RunSpec.from_dict(values, source=args.config)
 
 
@@ -281,7 +287,9 @@ def _print_results(result: dict[str, Any]) -> None:
     if result.get("replicates"):
         reps = result["replicates"]
         out.print(f"Test accuracy over {len(reps['values'])} replicates: "
-                  f"{reps['mean']:.4f} ± {reps['std']:.4f}")
+                  f"{reps['mean']:.4f} ± {reps['std']:.4f}"
+                  + (f", median {reps['median']:.4f}" if "median" in reps else "")
+                  + " (" + ", ".join(f"{v:.4f}" for v in reps["values"].values()) + ")")
     if len(result["trials"]) > 1:
         out.print(_trials_table(result["trials"], spec["objective"], direction_min=spec["objective"]
                                 .endswith("loss")))

@@ -482,8 +482,10 @@ def _plain_builder(spec: RunSpec, data: Dataset) -> Callable[[], keras.Model]:
         if spec.is_preset:
             from kerasmnist import presets
 
+            batch_size = _batch_size(spec, {"preset": spec.model})
             return presets.build(spec.model, input_shape=(math.prod(data.image_shape),),
-                                 num_classes=data.num_classes)
+                                 num_classes=data.num_classes, epochs=spec.epochs,
+                                 steps_per_epoch=math.ceil(len(data.y_train) / batch_size))
         return _hypermodel(spec, data).build(kt.HyperParameters())
     return build
 
@@ -546,7 +548,7 @@ def _train_replicates(
                 ParamBudget(spec.max_params).enforce(model)
             callbacks = _trial_callbacks(spec, data, events, directory.parent, trial_id)
             history = model.fit(**fit_data, epochs=spec.epochs,
-                                batch_size=spec.batch_size or hp.get("batch_size", 128),
+                                batch_size=_batch_size(spec, hp),
                                 callbacks=callbacks, verbose=verbose)
             score = _history_score(history.history, spec)
         except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
@@ -565,6 +567,17 @@ def _train_replicates(
     if not models:
         raise RunError("No model completed training: " + "; ".join(failures))
     return models
+
+
+def _batch_size(spec: RunSpec, hyperparameters: Mapping[str, Any]) -> int:
+    """The spec's batch size, else the preset recipe's or the hypermodel's."""
+    if spec.batch_size:
+        return spec.batch_size
+    if "preset" in hyperparameters:
+        from kerasmnist.recipes import recipe
+
+        return recipe(hyperparameters["preset"]).batch_size
+    return int(hyperparameters.get("batch_size", 128))
 
 
 def _history_score(history: Mapping[str, list[float]], spec: RunSpec) -> float | None:
@@ -900,7 +913,7 @@ def _finish(
         accuracies = {k: _test_accuracy(m, x_test, y_test) for k, (m, _) in models.items()}
         reps = Replicates(tuple(range(len(accuracies))), tuple(accuracies.values()))
         stats = {"metric": "test_accuracy", "values": accuracies, "mean": reps.mean,
-                 "std": reps.std}
+                 "std": reps.std, "median": float(np.median(list(accuracies.values())))}
     with atomic_path(run_dir / MODEL_FILE) as tmp:
         model.save(tmp)
     atomic_write_json(run_dir / "best_hyperparameters.json", best_hp)
@@ -948,7 +961,7 @@ def _write_results(result: RunResult) -> None:
     if result.replicates:
         reps = result.replicates
         text += [f"Test accuracy over {len(reps['values'])} replicates: "
-                 + f"{reps['mean']:.4f} +/- {reps['std']:.4f}", ""]
+                 + f"{reps['mean']:.4f} +/- {reps['std']:.4f}, median {reps['median']:.4f}", ""]
     sign = 1.0 if result.spec.direction == "max" else -1.0
     ranked = sorted(result.trials, key=lambda t: (t["score"] is None, -sign * (t["score"] or 0.0)))
     trial_rows = [(t["trial_id"], t["status"], "" if t["score"] is None else f"{t['score']:.4f}",

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.recipes import PRESET_NAMES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,13 +51,6 @@ __all__ = ["BEST_MODEL_CHOICES", "HYPERMODEL_KINDS", "PRESET_NAMES", "SEARCH_KIN
 HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
 """The hypermodel kinds (`kerasmnist.hypermodels.KINDS`), named here without importing Keras."""
 
-PRESET_NAMES = (
-    "logistic_regression", "avgpool5_dense", "conv2_maxpool9", "mlp_128", "mlp_128_128",
-    "mlp_128_128_128", "mlp_64_64", "mlp_500_300", "mlp_deep_thin", "cnn_small", "cnn_medium",
-    "cnn_large", "lenet5", "keras_convnet",
-)
-"""The preset names (`kerasmnist.presets.names()`), named here without importing Keras, so
-that a spec is checked (by the terminal UI, say) without loading TensorFlow."""
 
 SEARCH_KINDS = ("none", "random", "grid", "hyperband", "bayesian")
 """Values of `RunSpec.search`: plain training, or one of keras-tuner's tuners."""

@@ -1,0 +1,91 @@
+"""Training recipes of the presets: epochs, batch size and optimizer settings.
+
+A preset (`kerasmnist.presets`) is an architecture; its recipe is how it is
+trained. `kerasmnist train --model NAME` and `kerasmnist.presets.build` use the
+recipe unless told otherwise, so that the measured results in
+`benchmarks/RESULTS.md` are one command each. This module does not import Keras,
+so that the command line and the terminal UI read recipes cheaply.
+
+Example:
+
+>>> recipe("logistic_regression")
+Recipe(epochs=5, batch_size=128, learning_rate=0.001, schedule='constant', weight_decay=0.0)
+>>> recipe("mnist_cnn").schedule
+'cosine'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kerasmnist.errors import InvalidArgumentError
+
+__all__ = ["PRESET_NAMES", "SCHEDULES", "Recipe", "recipe"]
+
+PRESET_NAMES = (
+    "logistic_regression", "avgpool5_dense", "conv2_maxpool9", "mlp_128", "mlp_128_128",
+    "mlp_128_128_128", "mlp_64_64", "mlp_500_300", "mlp_deep_thin", "cnn_small", "cnn_medium",
+    "cnn_large", "lenet5", "keras_convnet", "mnist_mlp", "mnist_cnn",
+)
+"""The preset names (`kerasmnist.presets.names()`), here without importing Keras, so that
+a spec is checked (by the terminal UI, say) without loading TensorFlow."""
+
+SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules: constant, or cosine decay to zero over the whole run."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a preset is trained.
+
+    Attributes:
+        epochs: Epochs of training.
+        batch_size: Training batch size.
+        learning_rate: Adam's (initial) learning rate.
+        schedule: `"constant"`, or `"cosine"`: decay to zero over all the
+            steps of the run (`epochs` x steps per epoch).
+        weight_decay: Decoupled weight decay (AdamW) when above zero.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise InvalidArgumentError(
+                f"Invalid value for argument `schedule`. Expected one of {list(SCHEDULES)}. "
+                f"Received: schedule={self.schedule!r}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InvalidArgumentError(
+                    f"Invalid value for argument `{name}`. Expected a positive integer. "
+                    f"Received: {name}={getattr(self, name)!r}")
+        if not self.learning_rate > 0 or self.weight_decay < 0:
+            raise InvalidArgumentError(
+                "Invalid recipe. Expected learning_rate > 0 and weight_decay >= 0. Received: "
+                f"learning_rate={self.learning_rate!r}, weight_decay={self.weight_decay!r}")
+
+
+_CLASSIC = Recipe(epochs=5)  # as a hypermodel run: RunSpec.epochs defaults to 5
+
+RECIPES: dict[str, Recipe] = {
+    "mnist_mlp": Recipe(epochs=30, batch_size=128, learning_rate=1e-3, schedule="cosine"),
+    "mnist_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine"),
+}
+"""Recipes of the tuned presets; every other preset trains 5 epochs at a constant 1e-3."""
+
+
+def recipe(name: str) -> Recipe:
+    """Returns the recipe of the preset called `name` (5 epochs, constant 1e-3, for the classic ones).
+
+    Raises:
+        InvalidArgumentError: `name` is not a preset.
+    """
+    if name not in PRESET_NAMES:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `name`. Expected one of {list(PRESET_NAMES)}. "
+            f"Received: name={name!r}")
+    return RECIPES.get(name, _CLASSIC)
