@@ -102,3 +102,12 @@ def test_recipe_rejects_unknown_names_and_bad_values():
         recipes.Recipe(epochs=0)
     with pytest.raises(InvalidArgumentError, match="learning_rate=0"):
         recipes.Recipe(learning_rate=0)
+    with pytest.raises(InvalidArgumentError, match="label_smoothing=1.0"):
+        recipes.Recipe(label_smoothing=1.0)
+
+
+def test_label_smoothing_recipes_use_the_smoothed_loss(monkeypatch):
+    monkeypatch.setitem(recipes.RECIPES, "mlp_64_64", recipes.Recipe(label_smoothing=0.1))
+    loss = presets.build("mlp_64_64").loss
+    assert type(loss).__name__ == "SparseSmoothedCrossentropy" and loss.label_smoothing == 0.1
+    assert type(presets.build("mlp_128").loss).__name__ == "SparseCategoricalCrossentropy"

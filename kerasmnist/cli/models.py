@@ -207,6 +207,8 @@ def _load_model(path: str, argument: str, *, compile: bool) -> keras.Model:
     load_backend()
     import keras
 
+    import kerasmnist.losses  # noqa: F401  (registers the presets' loss)
+
     try:
         model = keras.saving.load_model(path, compile=compile)
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:

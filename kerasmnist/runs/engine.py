@@ -49,6 +49,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from kerasmnist import losses  # noqa: F401  (registers the presets' loss, to load saved models)
 from kerasmnist.datasets import Dataset, load_dataset
 from kerasmnist.errors import InvalidArgumentError, KerasMnistError
 from kerasmnist.events import EventTail, EventWriter
