@@ -118,6 +118,30 @@ def _mnist_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
     return layers.Dense(num_classes)(x)
 
 
+def _tiny_cnn(first: int, second: int, third: int, *, learned_pooling: bool) -> _Body:
+    """A 3x3 convolution and two separable ones, batch-normalised, each max-pooled.
+
+    The head is global average pooling, or (`learned_pooling`) a depthwise
+    convolution over the whole last feature map: one weight per position and
+    channel, so that where a stroke is still counts, for a few weights.
+    """
+
+    def body(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+        x = layers.MaxPooling2D(2, padding="same")(_conv_bn(x, first, padding="valid"))
+        x = layers.SeparableConv2D(second, 3, use_bias=False)(x)
+        x = layers.MaxPooling2D(2, padding="same")(
+            layers.Activation("relu")(layers.BatchNormalization()(x)))
+        x = layers.SeparableConv2D(third, 3, use_bias=False)(x)
+        x = layers.Activation("relu")(layers.BatchNormalization()(x))
+        if learned_pooling:
+            x = layers.MaxPooling2D(2, padding="same")(x)
+            x = layers.DepthwiseConv2D(x.shape[1])(x)
+        x = layers.Flatten()(x) if learned_pooling else layers.GlobalAveragePooling2D()(x)
+        return layers.Dense(num_classes)(x)
+
+    return body
+
+
 _PRESETS: dict[str, tuple[_Body, str]] = {
     "logistic_regression": (_dense_stack(), "softmax regression: one dense layer"),
     "avgpool5_dense": (_avgpool5_dense, "5x5 average pooling, then dense"),

@@ -316,3 +316,15 @@ def test_a_search_process_stops_at_its_deadline_or_after_its_share(tmp_path):
     assert main(["worker", str(tmp_path)]) == 0
     ended = [t["trial_id"] for t in trial_table(tmp_path / "events.jsonl")]
     assert ended == ["0", "1", "2", "3"]
+
+
+def test_a_preset_trains_with_its_recipe_over_the_whole_run(tmp_path):
+    """The cosine schedule spans exactly the run's steps; the batch size is the recipe's."""
+    from kerasmnist.recipes import recipe
+
+    spec = RunSpec(dataset="mnist_sample", validation=200, limit=2 * recipe("mnist_cnn").batch_size,
+                   model="mnist_cnn", epochs=2, full_eval=False, csv_log=False)
+    engine.run(spec, tmp_path / "run")
+    model = keras.saving.load_model(tmp_path / "run" / "replicates" / "r0" / "model.keras")
+    assert int(model.optimizer.iterations) == 4  # 2 epochs x 2 batches of the recipe's size
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)
