@@ -20,6 +20,19 @@ from logits and accuracy. Weight counts for 28x28 input and 10 classes:
 | cnn_large | conv 32, 64, 128, 256 @3x3, each max-pooled, dense | 398,090 |
 | lenet5 | pad 2, conv 6@5x5, avg pool, conv 16@5x5, avg pool, 120, 84, 10 | 61,706 |
 | keras_convnet | Keras's "simple MNIST convnet" | 34,826 |
+
+The tuned presets below each won one of the targets measured in
+`benchmarks/RESULTS.md` and come with a training recipe (`kerasmnist.recipes`):
+`kerasmnist train --dataset mnist --model NAME` reproduces the figure there.
+
+| name | architecture | weights |
+|---|---|---|
+| mnist_mlp | 784-1024-1024-10, dropout 0.2 on the input and 0.5 after each layer | 1,863,690 |
+| mnist_cnn | batch-normalised conv 16@5x5, 32, 32, 64, 64 @3x3, two max pools, global pooling | 71,002 |
+| tiny_150 | 2x2 average pool, conv 2@5x5, 7x7 max pool, dense | 142 |
+| tiny_500 | conv 4, separable 8, 9 @3x3, batch norm, learned pooling | 477 |
+| tiny_1000 | conv 8, separable 14, 15 @3x3, batch norm, learned pooling | 975 |
+| tiny_2000 | conv 12, separable 24, 29 @3x3, batch norm, global average pooling | 1,976 |
 """
 
 from __future__ import annotations
@@ -118,28 +131,42 @@ def _mnist_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
     return layers.Dense(num_classes)(x)
 
 
-def _tiny_cnn(first: int, second: int, third: int, *, learned_pooling: bool) -> _Body:
-    """A 3x3 convolution and two separable ones, batch-normalised, each max-pooled.
+def _tiny_cnn(first: int, second: int, third: int, *, learned_pooling: bool = False,
+              batch_norm: bool = True) -> _Body:
+    """A 3x3 convolution and two separable ones, each max-pooled but the last.
 
-    The head is global average pooling, or (`learned_pooling`) a depthwise
-    convolution over the whole last feature map: one weight per position and
-    channel, so that where a stroke is still counts, for a few weights.
+    Without `batch_norm` the convolutions have biases instead of batch
+    normalisation (4 weights per channel), which buys wider layers in a budget.
+    The head is global average pooling, or (`learned_pooling`) a max pooling
+    and a depthwise convolution over the whole last feature map: one weight per
+    position and channel, so that where a stroke is still counts, for few weights.
     """
 
+    def unit(x: keras.KerasTensor, layer: layers.Layer) -> keras.KerasTensor:
+        x = layer(x)
+        return layers.Activation("relu")(layers.BatchNormalization()(x) if batch_norm else x)
+
     def body(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
-        x = layers.MaxPooling2D(2, padding="same")(_conv_bn(x, first, padding="valid"))
-        x = layers.SeparableConv2D(second, 3, use_bias=False)(x)
-        x = layers.MaxPooling2D(2, padding="same")(
-            layers.Activation("relu")(layers.BatchNormalization()(x)))
-        x = layers.SeparableConv2D(third, 3, use_bias=False)(x)
-        x = layers.Activation("relu")(layers.BatchNormalization()(x))
+        x = unit(x, layers.Conv2D(first, 3, use_bias=not batch_norm))
+        x = unit(layers.MaxPooling2D(2, padding="same")(x),
+                 layers.SeparableConv2D(second, 3, use_bias=not batch_norm))
+        x = unit(layers.MaxPooling2D(2, padding="same")(x),
+                 layers.SeparableConv2D(third, 3, use_bias=not batch_norm))
         if learned_pooling:
             x = layers.MaxPooling2D(2, padding="same")(x)
-            x = layers.DepthwiseConv2D(x.shape[1])(x)
-        x = layers.Flatten()(x) if learned_pooling else layers.GlobalAveragePooling2D()(x)
+            x = layers.Flatten()(layers.DepthwiseConv2D(x.shape[1])(x))
+        else:
+            x = layers.GlobalAveragePooling2D()(x)
         return layers.Dense(num_classes)(x)
 
     return body
+
+
+def _tiny_150(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    x = layers.AveragePooling2D(2)(x)
+    x = layers.Conv2D(2, 5, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(7)(x)
+    return layers.Dense(num_classes)(layers.Flatten()(x))
 
 
 _PRESETS: dict[str, tuple[_Body, str]] = {
@@ -161,6 +188,14 @@ _PRESETS: dict[str, tuple[_Body, str]] = {
                   "784-1024-1024-10 MLP, dropout 0.2 on the input, 0.5 after each hidden layer"),
     "mnist_cnn": (_mnist_cnn, "five batch-normalised convolutions, global average pooling: "
                   "MNIST's tuned CNN"),
+    "tiny_150": (_tiny_150, "2x2 average pool, conv 2@5x5, 7x7 max pool, dense: the 150-weight "
+                 "challenge"),
+    "tiny_500": (_tiny_cnn(4, 8, 9, learned_pooling=True),
+                 "conv 4, separable 8 and 9 @3x3, batch norm, learned pooling: under 500 weights"),
+    "tiny_1000": (_tiny_cnn(8, 14, 15, learned_pooling=True),
+                  "conv 8, separable 14 and 15 @3x3, batch norm, learned pooling: under 1,000"),
+    "tiny_2000": (_tiny_cnn(12, 24, 29),
+                  "conv 12, separable 24 and 29 @3x3, batch norm, global pooling: under 2,000"),
 }
 
 

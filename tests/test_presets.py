@@ -25,6 +25,10 @@ EXPECTED = {
     "keras_convnet": 34_826,
     "mnist_mlp": 1_863_690,
     "mnist_cnn": 71_002,
+    "tiny_150": 142,
+    "tiny_500": 477,
+    "tiny_1000": 975,
+    "tiny_2000": 1_976,
 }
 
 
