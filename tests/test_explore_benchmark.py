@@ -1,0 +1,49 @@
+"""Tests of benchmarks/explore.py: its architectures are the presets they became."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from kerasmnist import presets
+from kerasmnist.budget import count_params
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "explore.py"
+_spec = importlib.util.spec_from_file_location("explore", _PATH)
+explore = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(explore)
+
+
+@pytest.mark.parametrize(("arch", "preset"), [
+    ("t:c4-p-s8-p-s9-p-w", "tiny_500"),
+    ("t:c8-p-s14-p-s15-p-w", "tiny_1000"),
+    ("t:c12-p-s24-p-s29-g", "tiny_2000"),
+    ("tn:a2-C2x5-p7-f", "tiny_150"),
+    ("mlp:1024,1024:0.5:0.2", "mnist_mlp"),
+    ("cnn_a", "mnist_cnn"),
+])
+def test_an_explored_architecture_has_its_presets_weights_and_layers(arch, preset):
+    ours, theirs = explore.build(arch), presets.build(preset, input_shape=(28, 28, 1))
+    assert count_params(ours) == count_params(theirs)
+    kinds = [type(layer).__name__ for layer in ours.layers if layer.weights]
+    assert kinds == [type(layer).__name__ for layer in theirs.layers if layer.weights]
+
+
+def test_unknown_architectures_and_tokens_are_rejected():
+    with pytest.raises(SystemExit, match="unknown token 'q3'"):
+        explore.build("t:c4-q3")
+    with pytest.raises(SystemExit, match="unknown architecture"):
+        explore.build("resnet")
+
+
+def test_a_run_prints_epochs_and_a_json_summary(capsys):
+    assert explore.main(["t:c2-p-g", "--dataset", "mnist_sample", "--epochs", "1",
+                         "--validation", "500"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("epoch 1 ")
+    summary = json.loads(lines[-1])
+    assert summary["weights"] == count_params(explore.build("t:c2-p-g"))
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
