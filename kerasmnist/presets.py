@@ -29,6 +29,8 @@ The tuned presets below each won one of the targets measured in
 |---|---|---|
 | mnist_mlp | 784-1024-1024-10, dropout 0.2 on the input and 0.5 after each layer | 1,863,690 |
 | mnist_cnn | batch-normalised conv 16@5x5, 32, 32, 64, 64 @3x3, two max pools, global pooling | 71,002 |
+| fashion_mlp | 784-1024-1024-10, dropout 0.1 on the input and 0.4 after each layer | 1,863,690 |
+| fashion_cnn | mnist_cnn's, trained with label smoothing 0.1 | 71,002 |
 | tiny_150 | 2x2 average pool, conv 2@5x5, 7x7 max pool, dense | 142 |
 | tiny_500 | conv 4, separable 8, 9 @3x3, batch norm, learned pooling | 477 |
 | tiny_1000 | conv 8, separable 14, 15 @3x3, batch norm, learned pooling | 975 |
@@ -123,7 +125,7 @@ def _conv_bn(x: keras.KerasTensor, filters: int, size: int = 3, *,
     return layers.Activation("relu")(layers.BatchNormalization()(x))
 
 
-def _mnist_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+def _bn_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
     x = layers.MaxPooling2D(2)(_conv_bn(x, 16, 5))
     x = layers.MaxPooling2D(2)(_conv_bn(_conv_bn(x, 32), 32))
     x = _conv_bn(_conv_bn(x, 64), 64)
@@ -186,8 +188,12 @@ _PRESETS: dict[str, tuple[_Body, str]] = {
     "keras_convnet": (_keras_convnet, 'the Keras "simple MNIST convnet" example'),
     "mnist_mlp": (_dropout_mlp(1024, 1024, dropout=0.5, input_dropout=0.2),
                   "784-1024-1024-10 MLP, dropout 0.2 on the input, 0.5 after each hidden layer"),
-    "mnist_cnn": (_mnist_cnn, "five batch-normalised convolutions, global average pooling: "
+    "mnist_cnn": (_bn_cnn, "five batch-normalised convolutions, global average pooling: "
                   "MNIST's tuned CNN"),
+    "fashion_mlp": (_dropout_mlp(1024, 1024, dropout=0.4, input_dropout=0.1),
+                    "784-1024-1024-10 MLP, dropout 0.1 on the input, 0.4 after each hidden "
+                    "layer, label smoothing"),
+    "fashion_cnn": (_bn_cnn, "mnist_cnn's architecture with label smoothing, for Fashion-MNIST"),
     "tiny_150": (_tiny_150, "2x2 average pool, conv 2@5x5, 7x7 max pool, dense: the 150-weight "
                  "challenge"),
     "tiny_500": (_tiny_cnn(4, 8, 9, learned_pooling=True),

@@ -26,8 +26,8 @@ __all__ = ["PRESET_NAMES", "SCHEDULES", "Recipe", "recipe"]
 PRESET_NAMES = (
     "logistic_regression", "avgpool5_dense", "conv2_maxpool9", "mlp_128", "mlp_128_128",
     "mlp_128_128_128", "mlp_64_64", "mlp_500_300", "mlp_deep_thin", "cnn_small", "cnn_medium",
-    "cnn_large", "lenet5", "keras_convnet", "mnist_mlp", "mnist_cnn", "tiny_150", "tiny_500", "tiny_1000",
-    "tiny_2000",
+    "cnn_large", "lenet5", "keras_convnet", "mnist_mlp", "mnist_cnn", "fashion_mlp",
+    "fashion_cnn", "tiny_150", "tiny_500", "tiny_1000", "tiny_2000",
 )
 """The preset names (`kerasmnist.presets.names()`), here without importing Keras, so that
 a spec is checked (by the terminal UI, say) without loading TensorFlow."""
@@ -81,6 +81,10 @@ _CLASSIC = Recipe(epochs=5)  # as a hypermodel run: RunSpec.epochs defaults to 5
 RECIPES: dict[str, Recipe] = {
     "mnist_mlp": Recipe(epochs=40, batch_size=128, learning_rate=1e-3, schedule="cosine"),
     "mnist_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine"),
+    "fashion_mlp": Recipe(epochs=40, batch_size=128, learning_rate=1e-3, schedule="cosine",
+                          label_smoothing=0.1),
+    "fashion_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine",
+                          label_smoothing=0.1),
     **{f"tiny_{budget}": Recipe(epochs=40, batch_size=128, learning_rate=1e-2, schedule="cosine")
        for budget in (150, 500, 1000, 2000)},
 }

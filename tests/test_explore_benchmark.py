@@ -24,6 +24,7 @@ _spec.loader.exec_module(explore)
     ("tn:a2-C2x5-p7-f", "tiny_150"),
     ("mlp:1024,1024:0.5:0.2", "mnist_mlp"),
     ("cnn_a", "mnist_cnn"),
+    ("mlp:1024,1024:0.4:0.1", "fashion_mlp"),
 ])
 def test_an_explored_architecture_has_its_presets_weights_and_layers(arch, preset):
     ours, theirs = explore.build(arch), presets.build(preset, input_shape=(28, 28, 1))

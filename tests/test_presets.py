@@ -25,6 +25,8 @@ EXPECTED = {
     "keras_convnet": 34_826,
     "mnist_mlp": 1_863_690,
     "mnist_cnn": 71_002,
+    "fashion_mlp": 1_863_690,
+    "fashion_cnn": 71_002,
     "tiny_150": 142,
     "tiny_500": 477,
     "tiny_1000": 975,
