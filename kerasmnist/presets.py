@@ -21,9 +21,10 @@ from logits and accuracy. Weight counts for 28x28 input and 10 classes:
 | lenet5 | pad 2, conv 6@5x5, avg pool, conv 16@5x5, avg pool, 120, 84, 10 | 61,706 |
 | keras_convnet | Keras's "simple MNIST convnet" | 34,826 |
 
-The tuned presets below each won one of the targets measured in
-`benchmarks/RESULTS.md` and come with a training recipe (`kerasmnist.recipes`):
-`kerasmnist train --dataset mnist --model NAME` reproduces the figure there.
+The tuned presets below are the best configurations measured for the targets in
+`benchmarks/RESULTS.md` (met or not; it says which) and come with a training
+recipe (`kerasmnist.recipes`): `kerasmnist train --dataset mnist --model NAME
+--validation 5000 --replicates 3` reproduces the figures there.
 
 | name | architecture | weights |
 |---|---|---|
@@ -135,7 +136,7 @@ def _bn_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
 
 def _tiny_cnn(first: int, second: int, third: int, *, learned_pooling: bool = False,
               batch_norm: bool = True) -> _Body:
-    """A 3x3 convolution and two separable ones, each max-pooled but the last.
+    """A 3x3 convolution and two separable ones, the first two max-pooled.
 
     Without `batch_norm` the convolutions have biases instead of batch
     normalisation (4 weights per channel), which buys wider layers in a budget.

@@ -103,9 +103,11 @@ class RunSpec:
         trials: The most trials a random, grid or Bayesian search runs.
             Defaults to `10`.
         epochs: Epochs per trial; for Hyperband, the most epochs of one model.
-            Defaults to `5`.
+            Defaults to `5` (`kerasmnist train --model PRESET` passes the
+            preset's recipe's, `kerasmnist.recipes.recipe(PRESET).epochs`).
         batch_size: Training batch size; `None` uses the hypermodel's
-            `batch_size` hyperparameter (128 unless overridden or searched).
+            `batch_size` hyperparameter (128 unless overridden or searched), or
+            a preset's recipe's.
             Defaults to `None`.
         early_stopping: Stop a trial after this many epochs without improvement
             of the objective, keeping its best weights; `None` never stops early.
