@@ -23,7 +23,7 @@ from logits and accuracy. Weight counts for 28x28 input and 10 classes:
 
 The tuned presets below are the best configurations measured for the targets in
 `benchmarks/RESULTS.md` (met or not; it says which) and come with a training
-recipe (`kerasmnist.recipes`): `kerasmnist train --dataset mnist --model NAME
+recipe (`kerasmnist.recipes`): `kerasmnist train --dataset DATASET --model NAME
 --validation 5000 --replicates 3` reproduces the figures there.
 
 | name | architecture | weights |
