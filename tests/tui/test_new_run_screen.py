@@ -66,6 +66,27 @@ def test_bad_values_are_shown_next_to_their_fields_and_nothing_is_launched(runs_
     drive(app, script)
 
 
+def test_a_preset_proposes_its_recipes_epochs_unless_the_user_typed_theirs(runs_dir):
+    app = KerasMnistApp(runs_dir)
+
+    async def script(pilot):
+        form = await _form(pilot, app)
+        epochs, model = form.query_one("#epochs", Input), form.query_one("#model", Select)
+        assert epochs.value == "5"  # a hypermodel: RunSpec's default
+        model.value = "mnist_cnn"
+        await wait_for(pilot, lambda: epochs.value == "15", what="the recipe's epochs")
+        model.value = "tiny_150"
+        await wait_for(pilot, lambda: epochs.value == "40", what="the next recipe's epochs")
+        model.value = "cnn"
+        await wait_for(pilot, lambda: epochs.value == "5", what="the default again")
+        epochs.value = "7"  # the user's own
+        model.value = "mnist_mlp"
+        await pilot.pause()
+        assert epochs.value == "7"
+
+    drive(app, script)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="an executable script stands in for python")
 def test_an_error_the_launched_process_reports_goes_next_to_its_field(runs_dir, tmp_path):
     fake = fake_python(tmp_path, usage_error("Invalid run spec: field `epochs`: too many for this machine"))

@@ -26,19 +26,30 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Header, Input, LoadingIndicator, Select, Static
 
 from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.recipes import recipe
 from kerasmnist.runs.rundir import SPEC_FILE
-from kerasmnist.runs.spec import HYPERMODEL_KINDS, SEARCH_KINDS, RunSpec, SpecError, parse_override
+from kerasmnist.runs.spec import (HYPERMODEL_KINDS, PRESET_NAMES, SEARCH_KINDS, RunSpec, SpecError,
+                                  parse_override)
 
 if TYPE_CHECKING:
     from kerasmnist_tui.app import KerasMnistApp
 
-__all__ = ["NewRunScreen", "check_spec"]
+__all__ = ["NewRunScreen", "check_spec", "default_epochs"]
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunSpec)}
 _SEARCH_LABELS = {"none": "none  (train one configuration)", "random": "random", "grid": "grid",
                   "hyperband": "hyperband", "bayesian": "bayesian"}
 _REQUIRED_INTS = ("trials", "epochs", "seed")
 _OPTIONAL_INTS = ("max_params", "limit")
+
+
+def default_epochs(model: str) -> int:
+    """The epochs the form proposes for `model`: a preset's recipe's, else `RunSpec`'s default.
+
+    >>> default_epochs("mnist_cnn"), default_epochs("mlp")
+    (15, 5)
+    """
+    return recipe(model).epochs if model in PRESET_NAMES else int(_DEFAULTS["epochs"])
 
 
 def check_spec(values: dict[str, Any]) -> tuple[RunSpec | None, dict[str, str]]:
@@ -89,6 +100,7 @@ class NewRunScreen(Screen[None]):
         super().__init__()
         self.launched: LaunchedRun | None = None
         self._start_timer: Timer | None = None
+        self._proposed_epochs = str(default_epochs(str(_DEFAULTS["model"])))
 
     @property
     def kapp(self) -> KerasMnistApp:
@@ -111,7 +123,7 @@ class NewRunScreen(Screen[None]):
                             hint="keras-tuner's tuner")
             yield FormField("Trials", Input(str(_DEFAULTS["trials"]), id="trials", compact=True),
                             hint="the most trials of a search")
-            yield FormField("Epochs", Input(str(_DEFAULTS["epochs"]), id="epochs", compact=True),
+            yield FormField("Epochs", Input(self._proposed_epochs, id="epochs", compact=True),
                             hint="per trial (Hyperband: the most)")
             yield FormField("Parameter budget", Input("", placeholder="none", id="max_params", compact=True),
                             hint="the most weights a model may have")
@@ -241,6 +253,15 @@ class NewRunScreen(Screen[None]):
     def _search_changed(self) -> None:
         searching = self.query_one("#search", Select).value != "none"
         self.query_one("#trials", Input).disabled = not searching
+
+    @on(Select.Changed, "#model")
+    def _model_changed(self) -> None:
+        """Proposes the new model's epochs, unless the user has typed their own."""
+        epochs = self.query_one("#epochs", Input)
+        proposed = str(default_epochs(str(self.query_one("#model", Select).value)))
+        if epochs.value.strip() == self._proposed_epochs:
+            epochs.value = proposed
+        self._proposed_epochs = proposed
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
