@@ -9,12 +9,13 @@ name (`mlp:1024,1024:0.5:0.2` = widths, dropout, input dropout; `cnn_a`,
     sN / SN     separable 3x3 convolution of N filters
     p[K]        max pooling (default 2, same padding)
     a[K]        average pooling (default 2)
-    g           global average pooling
+    g / G       global average / max pooling
     w           learned pooling: a depthwise convolution over the whole map
     f           flatten
+    o           no dense head: the last layer's 10 outputs are the logits
 
 every convolution batch-normalised (prefix `t:`) or with biases instead (`tn:`);
-a dense layer to the classes ends every model. Example:
+a dense layer to the classes ends every model unless it ends in `o`. Example:
 
     KERASMNIST_DATA=../shared/data python benchmarks/explore.py t:c4-p-s8-p-s9-p-w \\
         --epochs 40 --lr 1e-2
@@ -51,7 +52,9 @@ def _conv(x, filters, size=3, *, padding="same", bn=True, separable=False):
 def tiny(spec: str, *, bn: bool) -> keras.Model:
     inputs = keras.Input((28, 28, 1))
     x = inputs
-    for token in spec.split("-"):
+    tokens = spec.split("-")
+    head = tokens[-1] != "o"
+    for token in tokens if head else tokens[:-1]:
         kind, arg = token[0], token[1:]
         if kind in "cCsS":
             size = 3
@@ -65,11 +68,14 @@ def tiny(spec: str, *, bn: bool) -> keras.Model:
             x = L.AveragePooling2D(int(arg or 2))(x)
         elif kind == "g":
             x = L.GlobalAveragePooling2D()(x)
+        elif kind == "G":
+            x = L.GlobalMaxPooling2D()(x)
         elif kind == "w":
             x = L.DepthwiseConv2D(x.shape[1])(x)
         elif kind != "f":
             raise SystemExit(f"unknown token {token!r} in {spec!r}")
-    return keras.Model(inputs, L.Dense(10)(L.Flatten()(x)))
+    x = L.Flatten()(x)
+    return keras.Model(inputs, L.Dense(10)(x) if head else x)
 
 
 def mlp(widths, dropout, input_dropout) -> keras.Model:
@@ -117,6 +123,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam, cosine decay to zero")
     parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW when above 0")
+    parser.add_argument("--shift", type=int, default=0,
+                        help="random translation of up to this many pixels while training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--validation", type=int, default=5000, help="validation examples")
     args = parser.parse_args(argv)
@@ -126,9 +135,16 @@ def main(argv=None) -> int:
     x_test, y_test = data.arrays("test", view="image")
     keras.utils.set_random_seed(args.seed)
     model = build(args.arch)
+    if args.shift:
+        shift = args.shift / 28
+        model = keras.Sequential([keras.Input((28, 28, 1)),
+                                  L.RandomTranslation(shift, shift, fill_mode="constant"), model])
     steps = math.ceil(len(x) / args.batch_size) * args.epochs
-    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.lr, steps)),
-                  SparseSmoothedCrossentropy(args.label_smoothing), metrics=["accuracy"])
+    schedule = keras.optimizers.schedules.CosineDecay(args.lr, steps)
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)
+                 if args.weight_decay else keras.optimizers.Adam(schedule))
+    model.compile(optimizer, SparseSmoothedCrossentropy(args.label_smoothing),
+                  metrics=["accuracy"])
     start, cpu = time.time(), time.process_time()
 
     def report(epoch, logs):

@@ -5,7 +5,7 @@ Keras's `SparseCategoricalCrossentropy` has no label smoothing, and
 labels are not. `SparseSmoothedCrossentropy` takes integer labels and logits.
 It is registered as `kerasmnist>SparseSmoothedCrossentropy`, so a saved model
 that uses it loads once `kerasmnist.losses` is imported (the engine and the
-command line import it).
+command line import it; `kerasmnist.layers` does the same for the presets' layer).
 
 Example:
 

@@ -36,6 +36,9 @@ recipe (`kerasmnist.recipes`): `kerasmnist train --dataset DATASET --model NAME
 | tiny_500 | conv 4, separable 8, 9 @3x3, batch norm, learned pooling | 477 |
 | tiny_1000 | conv 8, separable 16, 17 @3x3 with biases (no batch norm), learned pooling | 994 |
 | tiny_2000 | conv 12, separable 24, 29 @3x3, batch norm, global average pooling | 1,976 |
+
+`tiny_2000`'s recipe moves training images by up to 2 pixels at random (the
+only preset trained with augmentation; see `kerasmnist.recipes.Recipe.shift`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from keras import layers
 from kerasmnist import recipes
 from kerasmnist.errors import InvalidArgumentError
 from kerasmnist.hypermodels.base import image_shape_for
+from kerasmnist.layers import TrainingShift
 from kerasmnist.losses import SparseSmoothedCrossentropy
 
 __all__ = ["build", "describe", "names"]
@@ -202,7 +206,8 @@ _PRESETS: dict[str, tuple[_Body, str]] = {
     "tiny_1000": (_tiny_cnn(8, 16, 17, learned_pooling=True, batch_norm=False),
                   "conv 8, separable 16 and 17 @3x3 with biases, learned pooling: under 1,000"),
     "tiny_2000": (_tiny_cnn(12, 24, 29),
-                  "conv 12, separable 24 and 29 @3x3, batch norm, global pooling: under 2,000"),
+                  "conv 12, separable 24 and 29 @3x3, batch norm, global pooling, trained on "
+                  "images shifted up to 2 pixels: under 2,000"),
 }
 
 
@@ -237,12 +242,15 @@ def build(
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
 ) -> keras.Model:
-    """Builds and compiles a preset with the optimizer and loss of its recipe.
+    """Builds and compiles a preset with the optimizer, loss and augmentation of its recipe.
 
     The optimizer is Adam (AdamW where the recipe has weight decay). A recipe
     with the cosine schedule decays the learning rate to zero over
     `epochs * steps_per_epoch` steps; without `steps_per_epoch` the rate stays
-    constant, since the length of the run is unknown.
+    constant, since the length of the run is unknown. A recipe with a `shift`
+    puts a `kerasmnist.layers.TrainingShift` layer after the input: it moves
+    training images by up to that many pixels and passes images through
+    unchanged at inference, however the model is called.
 
     Args:
         name: One of `names()`.
@@ -271,6 +279,10 @@ def build(
     image_shape = image_shape_for(input_shape)
     inputs = keras.Input(tuple(input_shape))
     x = inputs if tuple(input_shape) == image_shape else layers.Reshape(image_shape)(inputs)
+    if recipe.shift:
+        height, width = image_shape[:2]
+        x = TrainingShift(recipe.shift / height, recipe.shift / width, fill_mode="constant",
+                          name="shift")(x)
     model = keras.Model(inputs, body(x, num_classes), name=name)
     model.compile(
         optimizer=_optimizer(recipe, learning_rate, epochs, steps_per_epoch),

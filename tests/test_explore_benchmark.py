@@ -40,6 +40,29 @@ def test_unknown_architectures_and_tokens_are_rejected():
         explore.build("resnet")
 
 
+def test_a_model_ending_in_o_has_no_dense_head():
+    model = explore.build("tn:a2-c4-p-S10-G-o")
+    assert model.output_shape == (None, 10)
+    assert [type(layer).__name__ for layer in model.layers if layer.weights] == [
+        "Conv2D", "SeparableConv2D"]
+    assert count_params(model) == 126
+
+
+def test_a_run_with_shift_and_weight_decay_trains_adamw_on_shifted_images(capsys, monkeypatch):
+    built = []
+    monkeypatch.setattr(explore.keras.Model, "compile",
+                        lambda self, optimizer, *a, **k: built.append((self, optimizer)))
+    monkeypatch.setattr(explore.keras.Model, "fit", lambda *a, **k: None)
+    monkeypatch.setattr(explore.keras.Model, "predict",
+                        lambda self, x, **k: explore.np.zeros((len(x), 10)))
+    assert explore.main(["t:c2-p-g", "--dataset", "mnist_sample", "--shift", "2",
+                         "--weight-decay", "0.01", "--validation", "500"]) == 0
+    model, optimizer = built[0]
+    assert type(model.layers[0]).__name__ == "RandomTranslation"
+    assert model.layers[0].height_factor == pytest.approx(2 / 28)
+    assert type(optimizer).__name__ == "AdamW" and optimizer.weight_decay == pytest.approx(0.01)
+
+
 def test_a_run_prints_epochs_and_a_json_summary(capsys):
     assert explore.main(["t:c2-p-g", "--dataset", "mnist_sample", "--epochs", "1",
                          "--validation", "500"]) == 0

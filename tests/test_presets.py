@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -110,6 +111,30 @@ def test_recipe_rejects_unknown_names_and_bad_values():
         recipes.Recipe(learning_rate=0)
     with pytest.raises(InvalidArgumentError, match="label_smoothing=1.0"):
         recipes.Recipe(label_smoothing=1.0)
+    with pytest.raises(InvalidArgumentError, match="Expected an integer >= 0.*shift=-1"):
+        recipes.Recipe(shift=-1)
+
+
+def test_a_shift_recipe_moves_training_images_only(monkeypatch, sample_arrays, tmp_path):
+    x = sample_arrays[0][:8]
+    monkeypatch.setitem(recipes.RECIPES, "avgpool5_dense", recipes.Recipe(shift=3))
+    model = presets.build("avgpool5_dense")  # flat input: reshaped to images, then shifted
+    assert count_params(model) == EXPECTED["avgpool5_dense"]  # the shift has no weights
+    shift = model.get_layer("shift")
+    assert (shift.height_factor, shift.width_factor) == (3 / 28, 3 / 28)
+    images = x.reshape(-1, 28, 28, 1)
+    np.testing.assert_array_equal(np.asarray(shift(images, training=False)), images)
+    moved = np.asarray(shift(images, training=True))
+    assert not np.allclose(moved, images)
+    assert moved.sum() == pytest.approx(images.sum(), rel=0.25)  # moved, mostly still in frame
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model(x, training=False)))
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model(x)))  # no training: no moves
+    assert "shift" not in [layer.name for layer in presets.build("mlp_128").layers]
+    model.save(tmp_path / "shifted.keras")  # a saved model keeps the (idle) shift
+    loaded = keras.saving.load_model(tmp_path / "shifted.keras")
+    assert type(loaded.get_layer("shift")).__name__ == "TrainingShift"
+    assert loaded.get_layer("shift").height_factor == 3 / 28
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
 
 
 def test_label_smoothing_recipes_use_the_smoothed_loss(monkeypatch):

@@ -103,6 +103,8 @@ def find_mistakes(run_dir: str | os.PathLike[str], *, top: int = 24) -> dict[str
     load_backend()
     import keras
 
+    import kerasmnist.layers  # noqa: F401  (registers the presets' layer)
+
     model = keras.saving.load_model(run_dir / MODEL_FILE, compile=False)
     x, y = dataset.arrays("test", view="flat" if len(model.input_shape) == 2 else "image")
     scores = np.asarray(model.predict(x.reshape((len(x), *model.input_shape[1:])), batch_size=1024,

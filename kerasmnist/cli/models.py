@@ -207,6 +207,7 @@ def _load_model(path: str, argument: str, *, compile: bool) -> keras.Model:
     load_backend()
     import keras
 
+    import kerasmnist.layers  # noqa: F401  (registers the presets' layer)
     import kerasmnist.losses  # noqa: F401  (registers the presets' loss)
 
     try:

@@ -49,7 +49,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from kerasmnist import losses  # noqa: F401  (registers the presets' loss, to load saved models)
+# The presets' layer and loss, registered so that saved models load:
+from kerasmnist import layers, losses  # noqa: F401
 from kerasmnist.datasets import Dataset, load_dataset
 from kerasmnist.errors import InvalidArgumentError, KerasMnistError
 from kerasmnist.events import EventTail, EventWriter

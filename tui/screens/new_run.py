@@ -28,8 +28,14 @@ from textual.widgets import Button, Footer, Header, Input, LoadingIndicator, Sel
 from kerasmnist.errors import InvalidArgumentError
 from kerasmnist.recipes import recipe
 from kerasmnist.runs.rundir import SPEC_FILE
-from kerasmnist.runs.spec import (HYPERMODEL_KINDS, PRESET_NAMES, SEARCH_KINDS, RunSpec, SpecError,
-                                  parse_override)
+from kerasmnist.runs.spec import (
+    HYPERMODEL_KINDS,
+    PRESET_NAMES,
+    SEARCH_KINDS,
+    RunSpec,
+    SpecError,
+    parse_override,
+)
 
 if TYPE_CHECKING:
     from kerasmnist_tui.app import KerasMnistApp
