@@ -91,7 +91,7 @@ _CLASSIC = Recipe(epochs=5)  # as a hypermodel run: RunSpec.epochs defaults to 5
 RECIPES: dict[str, Recipe] = {
     "mnist_mlp": Recipe(epochs=40, batch_size=128, learning_rate=1e-3, schedule="cosine"),
     "mnist_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine"),
-    "fashion_mlp": Recipe(epochs=40, batch_size=128, learning_rate=1e-3, schedule="cosine",
+    "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, schedule="cosine",
                           label_smoothing=0.1),
     "fashion_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine",
                           label_smoothing=0.1),
