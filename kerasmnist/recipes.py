@@ -98,7 +98,7 @@ RECIPES: dict[str, Recipe] = {
     **{f"tiny_{budget}": Recipe(epochs=40, batch_size=128, learning_rate=1e-2, schedule="cosine")
        for budget in (150, 500)},
     "tiny_1000": Recipe(epochs=80, batch_size=128, learning_rate=2e-2, schedule="cosine"),
-    "tiny_2000": Recipe(epochs=40, batch_size=128, learning_rate=1e-2, schedule="cosine", shift=2),
+    "tiny_2000": Recipe(epochs=40, batch_size=128, learning_rate=2e-2, schedule="cosine", shift=2),
 }
 """Recipes of the tuned presets; every other preset trains 5 epochs at a constant 1e-3."""
 
