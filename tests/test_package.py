@@ -17,7 +17,8 @@ MODULES = [
     "kerasmnist.budget", "kerasmnist.presets", "kerasmnist.hypermodels",
     "kerasmnist.hypermodels.base", "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn",
     "kerasmnist.hypermodels.tiny", "kerasmnist.evaluation", "kerasmnist.events",
-    "kerasmnist.callbacks.full_eval", "kerasmnist.callbacks.event_logger",
+    "kerasmnist.callbacks.full_eval", "kerasmnist.callbacks.event_logger", "kerasmnist.recipes",
+    "kerasmnist.losses", "kerasmnist.layers",
 ]
 
 
