@@ -33,11 +33,11 @@ recipe (`kerasmnist.recipes`): `kerasmnist train --dataset DATASET --model NAME
 | fashion_mlp | 784-1024-1024-10, dropout 0.1 on the input and 0.4 after each layer | 1,863,690 |
 | fashion_cnn | mnist_cnn's, trained with label smoothing 0.1 | 71,002 |
 | tiny_150 | 2x2 average pool, conv 2@5x5, 7x7 max pool, dense | 142 |
-| tiny_500 | conv 4, separable 8, 9 @3x3, batch norm, learned pooling | 477 |
+| tiny_500 | conv 4, separable 9, 11 @3x3, biases, learned pooling | 487 |
 | tiny_1000 | conv 8, separable 16, 17 @3x3 with biases (no batch norm), learned pooling | 994 |
 | tiny_2000 | conv 12, separable 24, 29 @3x3, batch norm, global average pooling | 1,976 |
 
-`tiny_2000`'s recipe moves training images by up to 2 pixels at random (the
+`tiny_2000`'s recipe moves training images by up to a pixel at random (the
 only preset trained with augmentation; see `kerasmnist.recipes.Recipe.shift`).
 """
 
@@ -201,13 +201,13 @@ _PRESETS: dict[str, tuple[_Body, str]] = {
     "fashion_cnn": (_bn_cnn, "mnist_cnn's architecture with label smoothing, for Fashion-MNIST"),
     "tiny_150": (_tiny_150, "2x2 average pool, conv 2@5x5, 7x7 max pool, dense: the 150-weight "
                  "challenge"),
-    "tiny_500": (_tiny_cnn(4, 8, 9, learned_pooling=True),
-                 "conv 4, separable 8 and 9 @3x3, batch norm, learned pooling: under 500 weights"),
+    "tiny_500": (_tiny_cnn(4, 9, 11, learned_pooling=True, batch_norm=False),
+                 "conv 4, separable 9 and 11 @3x3 with biases, learned pooling: under 500 weights"),
     "tiny_1000": (_tiny_cnn(8, 16, 17, learned_pooling=True, batch_norm=False),
                   "conv 8, separable 16 and 17 @3x3 with biases, learned pooling: under 1,000"),
     "tiny_2000": (_tiny_cnn(12, 24, 29),
                   "conv 12, separable 24 and 29 @3x3, batch norm, global pooling, trained on "
-                  "images shifted up to 2 pixels: under 2,000"),
+                  "images shifted up to a pixel: under 2,000"),
 }
 
 

@@ -18,7 +18,7 @@ _spec.loader.exec_module(explore)
 
 
 @pytest.mark.parametrize(("arch", "preset"), [
-    ("t:c4-p-s8-p-s9-p-w", "tiny_500"),
+    ("tn:c4-p-s9-p-s11-p-w", "tiny_500"),
     ("tn:c8-p-s16-p-s17-p-w", "tiny_1000"),
     ("t:c12-p-s24-p-s29-g", "tiny_2000"),
     ("tn:a2-C2x5-p7-f", "tiny_150"),

@@ -11,6 +11,7 @@ from kerasmnist_tui.screens import NewRunScreen
 from kerasmnist_tui.widgets import FormField
 from textual.widgets import Input, Select
 
+from kerasmnist.recipes import recipe
 from kerasmnist.runs.spec import HYPERMODEL_KINDS, PRESET_NAMES
 from tests.tui.conftest import drive, fake_python, usage_error, wait_for, wait_for_screen
 
@@ -69,14 +70,19 @@ def test_bad_values_are_shown_next_to_their_fields_and_nothing_is_launched(runs_
 def test_a_preset_proposes_its_recipes_epochs_unless_the_user_typed_theirs(runs_dir):
     app = KerasMnistApp(runs_dir)
 
+    # three different values, so that each change of model shows
+    assert len({5, recipe("mnist_cnn").epochs, recipe("tiny_150").epochs}) == 3
+
     async def script(pilot):
         form = await _form(pilot, app)
         epochs, model = form.query_one("#epochs", Input), form.query_one("#model", Select)
         assert epochs.value == "5"  # a hypermodel: RunSpec's default
         model.value = "mnist_cnn"
-        await wait_for(pilot, lambda: epochs.value == "15", what="the recipe's epochs")
+        await wait_for(pilot, lambda: epochs.value == str(recipe("mnist_cnn").epochs),
+                       what="the recipe's epochs")
         model.value = "tiny_150"
-        await wait_for(pilot, lambda: epochs.value == "40", what="the next recipe's epochs")
+        await wait_for(pilot, lambda: epochs.value == str(recipe("tiny_150").epochs),
+                       what="the next recipe's epochs")
         model.value = "cnn"
         await wait_for(pilot, lambda: epochs.value == "5", what="the default again")
         epochs.value = "7"  # the user's own
