@@ -40,6 +40,14 @@ def test_unknown_architectures_and_tokens_are_rejected():
         explore.build("resnet")
 
 
+def test_the_vgg_style_candidate_stays_under_the_cnn_targets_budget():
+    model = explore.build("cnn_v")
+    assert count_params(model) == 98_618 < 100_000
+    convs = [layer.filters for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert convs == [32, 32, 64, 64, 56]
+    assert [type(layer).__name__ for layer in model.layers].count("Dropout") == 3
+
+
 def test_a_model_ending_in_o_has_no_dense_head():
     model = explore.build("tn:a2-c4-p-S10-G-o")
     assert model.output_shape == (None, 10)
