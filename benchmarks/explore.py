@@ -3,7 +3,7 @@
 The tuned presets were chosen with this script (one seed each) before their
 3-seed measurement with `kerasmnist train`. An architecture is a preset-like
 name (`mlp:1024,1024:0.5:0.2` = widths, dropout, input dropout; `cnn_a`,
-`cnn_f`, `cnn_v`) or a tiny-model string of dash-separated tokens:
+`cnn_f`, `cnn_v`, `cnn_vf`) or a tiny-model string of dash-separated tokens:
 
     cN / CN     3x3 convolution of N filters, valid / same padding (cNx5: 5x5)
     sN / SN     separable 3x3 convolution of N filters
@@ -97,14 +97,15 @@ def cnn(filters, dropout) -> keras.Model:
     return keras.Model(inputs, L.Dense(10)(x))
 
 
-def vgg(blocks, last, dropout) -> keras.Model:
+def vgg(blocks, last, dropout, head_dropout=None) -> keras.Model:
     """Blocks of two 3x3 convolutions, each block max-pooled and dropped out; one more
-    convolution of `last` filters, global pool."""
+    convolution of `last` filters and global pooling, or (`last=None`) a flatten."""
     inputs = keras.Input((28, 28, 1))
     x = inputs
     for f in blocks:
         x = L.Dropout(dropout)(L.MaxPooling2D()(_conv(_conv(x, f), f)))
-    x = L.Dropout(dropout)(L.GlobalAveragePooling2D()(_conv(x, last)))
+    x = L.Flatten()(x) if last is None else L.GlobalAveragePooling2D()(_conv(x, last))
+    x = L.Dropout(dropout if head_dropout is None else head_dropout)(x)
     return keras.Model(inputs, L.Dense(10)(x))
 
 
@@ -112,6 +113,7 @@ NAMED = {
     "cnn_a": lambda: cnn((16, 32, 32, 64, 64), 0.2),  # the mnist_cnn preset
     "cnn_f": lambda: cnn((32, 48, 64, 80), 0.3),
     "cnn_v": lambda: vgg((32, 64), 56, 0.2),
+    "cnn_vf": lambda: vgg((32, 64), None, 0.2, 0.3),
 }
 
 
