@@ -25,6 +25,7 @@ _spec.loader.exec_module(explore)
     ("mlp:1024,1024:0.5:0.2", "mnist_mlp"),
     ("cnn_a", "mnist_cnn"),
     ("mlp:1024,1024:0.4:0.1", "fashion_mlp"),
+    ("cnn_vf", "fashion_cnn"),
 ])
 def test_an_explored_architecture_has_its_presets_weights_and_layers(arch, preset):
     ours, theirs = explore.build(arch), presets.build(preset, input_shape=(28, 28, 1))
