@@ -141,7 +141,7 @@ def _bn_cnn(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
 def _vgg_cnn(*blocks: int, dropout: float, head_dropout: float) -> _Body:
     """VGG-style blocks of two batch-normalised 3x3 convolutions, each block max-pooled
     and dropped out; then a dense layer on the flattened map, so that the classifier
-    sees where each feature is (a collar, a sleeve), which global pooling would lose."""
+    sees where each feature is, which global pooling would lose."""
 
     def body(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
         for filters in blocks:
