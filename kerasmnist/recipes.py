@@ -92,7 +92,7 @@ RECIPES: dict[str, Recipe] = {
     "mnist_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine"),
     "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, schedule="cosine",
                           label_smoothing=0.1),
-    "fashion_cnn": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="cosine",
+    "fashion_cnn": Recipe(epochs=20, batch_size=128, learning_rate=2e-3, schedule="cosine",
                           label_smoothing=0.1),
     "tiny_150": Recipe(epochs=160, batch_size=128, learning_rate=2e-2, schedule="cosine"),
     "tiny_500": Recipe(epochs=80, batch_size=128, learning_rate=2e-2, schedule="cosine"),
