@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from kerasmnist import evaluation, presets
     from kerasmnist.budget import BudgetReport, ParamBudget, check_budget, count_params
     from kerasmnist.callbacks import EventLogger, FullEvalMetrics
+    from kerasmnist.distillation import Distiller
     from kerasmnist.hypermodels import (
         CNNHyperModel,
         MLPHyperModel,
@@ -50,6 +51,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "BudgetReport": "kerasmnist.budget",
     "CNNHyperModel": "kerasmnist.hypermodels",
+    "Distiller": "kerasmnist.distillation",
     "EventLogger": "kerasmnist.callbacks",
     "FullEvalMetrics": "kerasmnist.callbacks",
     "MLPHyperModel": "kerasmnist.hypermodels",
@@ -73,6 +75,7 @@ __all__ = [
     "DatasetError",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "Distiller",
     "DownloadError",
     "EventLogger",
     "EventWriter",

@@ -258,6 +258,7 @@ def build(
     learning_rate: float | None = None,
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
+    augment: bool = True,
 ) -> keras.Model:
     """Builds and compiles a preset with the optimizer, loss and augmentation of its recipe.
 
@@ -267,7 +268,10 @@ def build(
     constant, since the length of the run is unknown. A recipe with a `shift`
     puts a `kerasmnist.layers.TrainingShift` layer after the input: it moves
     training images by up to that many pixels and passes images through
-    unchanged at inference, however the model is called.
+    unchanged at inference, however the model is called. A recipe with a
+    `teacher` is distilled by the run engine (`kerasmnist train`), which trains
+    the teacher first; `build` gives the student alone, compiled to learn from
+    the labels (wrap it in a `kerasmnist.distillation.Distiller` to distil it).
 
     Args:
         name: One of `names()`.
@@ -279,6 +283,10 @@ def build(
         epochs: Epochs the cosine schedule spans. Defaults to the recipe's.
         steps_per_epoch: Batches per epoch, for the cosine schedule:
             `ceil(training examples / batch size)`. Defaults to `None`.
+        augment: Whether to put the recipe's shift layer in the model;
+            `False` for a student of `kerasmnist.distillation.Distiller`, which
+            shifts the images itself so that its teacher sees the same ones.
+            Defaults to `True`.
 
     Returns:
         A compiled Keras model giving logits.
@@ -296,7 +304,7 @@ def build(
     image_shape = image_shape_for(input_shape)
     inputs = keras.Input(tuple(input_shape))
     x = inputs if tuple(input_shape) == image_shape else layers.Reshape(image_shape)(inputs)
-    if recipe.shift:
+    if recipe.shift and augment:
         height, width = image_shape[:2]
         x = TrainingShift(recipe.shift / height, recipe.shift / width, fill_mode="constant",
                           name="shift")(x)

@@ -10,7 +10,7 @@ Example:
 
 >>> recipe("logistic_regression")
 Recipe(epochs=5, batch_size=128, learning_rate=0.001, schedule='constant', weight_decay=0.0,
-       label_smoothing=0.0, shift=0)
+       label_smoothing=0.0, shift=0, teacher=None, temperature=4.0, alpha=0.1)
 >>> recipe("mnist_cnn").schedule
 'cosine'
 """
@@ -53,6 +53,14 @@ class Recipe:
             to `shift` pixels in each direction (a weightless
             `kerasmnist.layers.TrainingShift` at the model's input, idle at
             inference); `0` for none.
+        teacher: Knowledge distillation: the name of a preset that is trained
+            first (with its own recipe, on the same data and seed) and whose
+            softened logits the preset then learns from
+            (`kerasmnist.distillation.Distiller`); `None` to learn from the
+            labels alone.
+        temperature: The distillation's temperature (with a `teacher`).
+        alpha: The weight of the labels' loss in the distillation (with a
+            `teacher`); the teacher's term has `1 - alpha`.
     """
 
     epochs: int = 10
@@ -62,6 +70,9 @@ class Recipe:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     shift: int = 0
+    teacher: str | None = None
+    temperature: float = 4.0
+    alpha: float = 0.1
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -83,6 +94,14 @@ class Recipe:
                 "Invalid recipe. Expected learning_rate > 0, weight_decay >= 0 and "
                 f"label_smoothing in [0, 1). Received: learning_rate={self.learning_rate!r}, "
                 f"weight_decay={self.weight_decay!r}, label_smoothing={self.label_smoothing!r}")
+        if self.teacher is not None and self.teacher not in PRESET_NAMES:
+            raise InvalidArgumentError(
+                f"Invalid value for argument `teacher`. Expected None or one of "
+                f"{list(PRESET_NAMES)}. Received: teacher={self.teacher!r}")
+        if not (self.temperature > 0 and 0 <= self.alpha <= 1):
+            raise InvalidArgumentError(
+                "Invalid recipe. Expected temperature > 0 and alpha in [0, 1]. "
+                f"Received: temperature={self.temperature!r}, alpha={self.alpha!r}")
 
 
 _CLASSIC = Recipe(epochs=5)  # as a hypermodel run: RunSpec.epochs defaults to 5

@@ -65,6 +65,12 @@ class RunProgress:
             self.progress.update(self._epochs, completed=int(event.get("epoch", 0)) + 1,
                                  total=event.get("epochs"),
                                  description=f"trial {event.get('trial_id')} epochs{shown}")
+        elif kind == "teacher_trained":
+            value = (event.get("logs") or {}).get(self._objective)
+            shown = f", {self._objective} {value:.4f}" if isinstance(value, (int, float)) else ""
+            self.progress.console.print(
+                f"trial {event.get('trial_id')}: teacher {event.get('teacher')} trained "
+                f"({event.get('epochs')} epochs, {event.get('seconds', 0):.0f} s{shown})")
         elif kind == "trial_ended":
             self.progress.advance(self._trials)
             score = event.get("score")

@@ -487,7 +487,8 @@ def _plain_builder(spec: RunSpec, data: Dataset) -> Callable[[], keras.Model]:
             batch_size = _batch_size(spec, {"preset": spec.model})
             return presets.build(spec.model, input_shape=(math.prod(data.image_shape),),
                                  num_classes=data.num_classes, epochs=spec.epochs,
-                                 steps_per_epoch=math.ceil(len(data.y_train) / batch_size))
+                                 steps_per_epoch=math.ceil(len(data.y_train) / batch_size),
+                                 augment=_teacher_of(spec) is None)
         return _hypermodel(spec, data).build(kt.HyperParameters())
     return build
 
@@ -548,11 +549,16 @@ def _train_replicates(
             params = model.count_params()
             if spec.max_params is not None:
                 ParamBudget(spec.max_params).enforce(model)
+            teacher = _teacher_of(spec)
+            if teacher is not None:
+                model = _distiller(model, spec.model, teacher, data, fit_data, events, trial_id,
+                                   verbose)
             callbacks = _trial_callbacks(spec, data, events, directory.parent, trial_id)
             history = model.fit(**fit_data, epochs=spec.epochs,
                                 batch_size=_batch_size(spec, hp),
                                 callbacks=callbacks, verbose=verbose)
             score = _history_score(history.history, spec)
+            model = getattr(model, "student", model)  # a Distiller keeps only its student
         except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
             status, message = "FAILED", str(error).splitlines()[0]
             params = getattr(getattr(error, "report", None), "params", params)
@@ -569,6 +575,44 @@ def _train_replicates(
     if not models:
         raise RunError("No model completed training: " + "; ".join(failures))
     return models
+
+
+def _teacher_of(spec: RunSpec) -> str | None:
+    """The preset a plain preset run distils from (its recipe's `teacher`), if any."""
+    if spec.search != "none" or not spec.is_preset:
+        return None
+    from kerasmnist.recipes import recipe
+
+    return recipe(spec.model).teacher
+
+
+def _distiller(
+    student: keras.Model, name: str, teacher: str, data: Dataset, fit_data: dict[str, Any],
+    events: EventWriter, trial_id: str, verbose: int,
+) -> keras.Model:
+    """Trains the `teacher` preset with its recipe on the same data, then wraps the
+    student (preset `name`) in a compiled `Distiller` with the student's optimizer and
+    loss and the temperature, alpha and shift of its recipe."""
+    from kerasmnist import presets
+    from kerasmnist.distillation import Distiller
+    from kerasmnist.recipes import recipe
+
+    own = recipe(teacher)
+    started = time.monotonic()
+    teacher_model = presets.build(
+        teacher, input_shape=(math.prod(data.image_shape),), num_classes=data.num_classes,
+        steps_per_epoch=math.ceil(len(data.y_train) / own.batch_size))
+    history = teacher_model.fit(**fit_data, epochs=own.epochs, batch_size=own.batch_size,
+                                callbacks=[_NanCheck()], verbose=verbose)
+    logs = {key: values[-1] for key, values in history.history.items()}
+    events.write("teacher_trained", trial_id=trial_id, teacher=teacher,
+                 params=teacher_model.count_params(), epochs=own.epochs, logs=logs,
+                 seconds=round(time.monotonic() - started, 3))
+    mine = recipe(name)
+    distiller = Distiller(student, teacher_model, temperature=mine.temperature,
+                          alpha=mine.alpha, shift=mine.shift, name=f"{student.name}_distiller")
+    distiller.compile(optimizer=student.optimizer, loss=student.loss, metrics=["accuracy"])
+    return distiller
 
 
 def _batch_size(spec: RunSpec, hyperparameters: Mapping[str, Any]) -> int:
