@@ -12,6 +12,8 @@ name (`mlp:1024,1024:0.5:0.2` = widths, dropout, input dropout; `cnn_a`,
     g / G       global average / max pooling
     w           learned pooling: a depthwise convolution over the whole map
     f           flatten
+    dN          dense layer of N units, ReLU (after a flatten)
+    lN          linear bottleneck: dense layer of N units, no bias, no activation
     o           no dense head: the last layer's 10 outputs are the logits
 
 every convolution batch-normalised (prefix `t:`) or with biases instead (`tn:`);
@@ -41,15 +43,15 @@ from kerasmnist.datasets import load_dataset
 from kerasmnist.losses import SparseSmoothedCrossentropy
 
 
-def _conv(x, filters, size=3, *, padding="same", bn=True, separable=False):
+def _conv(x, filters, size=3, *, padding="same", bn=True, separable=False, activation="relu"):
     conv = L.SeparableConv2D if separable else L.Conv2D
     x = conv(filters, size, padding=padding, use_bias=not bn)(x)
     if bn:
         x = L.BatchNormalization()(x)
-    return L.Activation("relu")(x)
+    return L.Activation(activation)(x)
 
 
-def tiny(spec: str, *, bn: bool) -> keras.Model:
+def tiny(spec: str, *, bn: bool, activation: str = "relu") -> keras.Model:
     inputs = keras.Input((28, 28, 1))
     x = inputs
     tokens = spec.split("-")
@@ -61,7 +63,7 @@ def tiny(spec: str, *, bn: bool) -> keras.Model:
             if "x" in arg:
                 arg, size = arg.split("x")
             x = _conv(x, int(arg), int(size), padding="same" if kind.isupper() else "valid",
-                      bn=bn, separable=kind in "sS")
+                      bn=bn, separable=kind in "sS", activation=activation)
         elif kind == "p":
             x = L.MaxPooling2D(int(arg or 2), padding="same")(x)
         elif kind == "a":
@@ -72,6 +74,10 @@ def tiny(spec: str, *, bn: bool) -> keras.Model:
             x = L.GlobalMaxPooling2D()(x)
         elif kind == "w":
             x = L.DepthwiseConv2D(x.shape[1])(x)
+        elif kind == "d":
+            x = L.Dense(int(arg), activation="relu")(L.Flatten()(x))
+        elif kind == "l":
+            x = L.Dense(int(arg), use_bias=False)(L.Flatten()(x))
         elif kind != "f":
             raise SystemExit(f"unknown token {token!r} in {spec!r}")
     x = L.Flatten()(x)
@@ -117,10 +123,10 @@ NAMED = {
 }
 
 
-def build(name: str) -> keras.Model:
+def build(name: str, activation: str = "relu") -> keras.Model:
     if name.startswith(("t:", "tn:")):
         kind, spec = name.split(":", 1)
-        return tiny(spec, bn=kind == "t")
+        return tiny(spec, bn=kind == "t", activation=activation)
     if name.startswith("mlp:"):
         _, widths, dropout, input_dropout = name.split(":")
         return mlp([int(w) for w in widths.split(",")], float(dropout), float(input_dropout))
@@ -141,6 +147,8 @@ def main(argv=None) -> int:
     parser.add_argument("--shift", type=int, default=0,
                         help="random translation of up to this many pixels while training")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--activation", default="relu",
+                        help="of a tiny model's convolutions (a Keras name: relu, elu, ...)")
     parser.add_argument("--validation", type=int, default=5000, help="validation examples")
     args = parser.parse_args(argv)
 
@@ -148,7 +156,7 @@ def main(argv=None) -> int:
     (x, y), val = data.arrays("train", view="image"), data.arrays("validation", view="image")
     x_test, y_test = data.arrays("test", view="image")
     keras.utils.set_random_seed(args.seed)
-    model = build(args.arch)
+    model = build(args.arch, args.activation)
     if args.shift:
         shift = args.shift / 28
         model = keras.Sequential([keras.Input((28, 28, 1)),
