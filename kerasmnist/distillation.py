@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -101,11 +102,9 @@ class Distiller(keras.Model):
         self.alpha = float(alpha)
         self.shift = None
         if shift:
-            shape = tuple(student.input.shape[1:])
-            image = shape if len(shape) == 3 else None
-            side = round(shape[0] ** 0.5) if len(shape) == 1 else shape[0]
-            self._image_shape = image or (side, side, 1)
-            self.shift = TrainingShift(shift / side, shift / side, fill_mode="constant")
+            self._image_shape = _image_shape(tuple(student.input.shape[1:]))
+            height, width = self._image_shape[:2]
+            self.shift = TrainingShift(shift / height, shift / width, fill_mode="constant")
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """The student's logits; when training, the student's and the teacher's side by side."""
@@ -141,3 +140,18 @@ class Distiller(keras.Model):
         if y_pred.shape[-1] == classes:
             return y_pred, None
         return y_pred[..., :classes], y_pred[..., classes:]
+
+
+def _image_shape(shape: tuple[int | None, ...]) -> tuple[int, ...]:
+    """(height, width, channels) of the student's input: images, or flat square ones."""
+    dims = [int(n) for n in shape if n is not None]
+    if len(dims) == len(shape) == 3:
+        return tuple(dims)
+    if len(dims) == len(shape) == 2:
+        return (dims[0], dims[1], 1)
+    if len(dims) == len(shape) == 1 and math.isqrt(dims[0]) ** 2 == dims[0]:
+        return (math.isqrt(dims[0]), math.isqrt(dims[0]), 1)
+    raise InvalidArgumentError(
+        "Invalid value for argument `shift`. Expected a student whose input is images "
+        "(height, width[, channels]) or flat square images (784,) to shift. "
+        f"Received: input shape {shape}")

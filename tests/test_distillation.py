@@ -94,6 +94,13 @@ def test_bad_settings_are_refused_by_name(kwargs, named):
         Distiller(dense(0), dense(1), **kwargs)
 
 
+def test_a_shift_needs_images_or_flat_square_images():
+    assert Distiller(dense(0, inputs=784), dense(1, inputs=784), shift=1)._image_shape == (
+        28, 28, 1)
+    with pytest.raises(InvalidArgumentError, match=r"`shift`.*Received: input shape \(700,\)"):
+        Distiller(dense(0, inputs=700), dense(1, inputs=700), shift=1)
+
+
 def test_a_teacher_with_other_outputs_is_refused():
     with pytest.raises(InvalidArgumentError, match=r"teacher.*\(None, 10\).*\(None, 5\)"):
         Distiller(dense(0), dense(1, classes=5))

@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import itertools
 import math
 import os
 import re
@@ -797,7 +796,9 @@ def _continue_in_children(run_dir: Path, trials_per_process: int | None,
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
     logs = run_dir / "workers"
     logs.mkdir(exist_ok=True)
-    for number in itertools.count(1):
+    number = 0
+    while True:  # one process after another, until one ends the search
+        number += 1
         command = [sys.executable, "-m", "kerasmnist.cli", "worker", str(run_dir)]
         if trials_per_process:
             command += ["--max-trials", str(trials_per_process)]
