@@ -113,10 +113,11 @@ RECIPES: dict[str, Recipe] = {
                           label_smoothing=0.1),
     "fashion_cnn": Recipe(epochs=20, batch_size=128, learning_rate=2e-3, schedule="cosine",
                           label_smoothing=0.1),
-    "tiny_150": Recipe(epochs=160, batch_size=128, learning_rate=2e-2, schedule="cosine"),
+    "tiny_150": Recipe(epochs=160, batch_size=128, learning_rate=1e-2, schedule="cosine"),
     "tiny_500": Recipe(epochs=80, batch_size=128, learning_rate=2e-2, schedule="cosine"),
     "tiny_1000": Recipe(epochs=80, batch_size=128, learning_rate=2e-2, schedule="cosine"),
-    "tiny_2000": Recipe(epochs=40, batch_size=128, learning_rate=2e-2, schedule="cosine", shift=1),
+    "tiny_2000": Recipe(epochs=40, batch_size=128, learning_rate=2e-2, schedule="cosine", shift=1,
+                        teacher="mnist_cnn", temperature=2.0, alpha=0.5),
 }
 """Recipes of the tuned presets; every other preset trains 5 epochs at a constant 1e-3."""
 

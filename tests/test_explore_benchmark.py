@@ -21,7 +21,7 @@ _spec.loader.exec_module(explore)
     ("tn:c4-p-s9-p-s11-p-w", "tiny_500"),
     ("tn:c8-p-s16-p-s17-p-w", "tiny_1000"),
     ("t:c12-p-s24-p-s29-g", "tiny_2000"),
-    ("tn:a2-C2x5-p7-f", "tiny_150"),
+    ("tn:a2-C2x3-C2x3-p7-f", "tiny_150"),
     ("mlp:1024,1024:0.5:0.2", "mnist_mlp"),
     ("cnn_a", "mnist_cnn"),
     ("mlp:1024,1024:0.4:0.1", "fashion_mlp"),
@@ -80,3 +80,14 @@ def test_a_run_prints_epochs_and_a_json_summary(capsys):
     summary = json.loads(lines[-1])
     assert summary["weights"] == count_params(explore.build("t:c2-p-g"))
     assert 0.0 <= summary["test_accuracy"] <= 1.0
+
+
+def test_a_distilled_run_trains_the_teacher_first_and_reports_the_student(capsys):
+    assert explore.main(["tn:a2-C2x3-C2x3-p7-f", "--dataset", "mnist_sample", "--epochs", "1",
+                         "--validation", "500", "--shift", "1", "--teacher", "t:c2-p-g",
+                         "--teacher-epochs", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("epoch 1 ") and len(lines) == 2
+    summary = json.loads(lines[-1])
+    assert summary["weights"] == 148  # the student alone, not the teacher's weights too
+    assert 0 <= summary["test_accuracy"] <= 1
