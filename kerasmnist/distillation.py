@@ -71,7 +71,8 @@ class Distiller(keras.Model):
 
     Raises:
         InvalidArgumentError: A temperature or alpha out of range, a negative
-            shift, or a teacher whose output does not match the student's.
+            shift, a shift on a student whose input is neither images nor flat
+            square images, or a teacher whose output does not match the student's.
     """
 
     def __init__(self, student: keras.Model, teacher: keras.Model, *,
