@@ -10,7 +10,8 @@ Example:
 
 >>> recipe("logistic_regression")
 Recipe(epochs=5, batch_size=128, learning_rate=0.001, schedule='constant', weight_decay=0.0,
-       label_smoothing=0.0, shift=0, teacher=None, temperature=4.0, alpha=0.1)
+       label_smoothing=0.0, shift=0, teacher=None, temperature=4.0, alpha=0.1, restarts=1,
+       restart_epochs=10)
 >>> recipe("mnist_cnn").schedule
 'cosine'
 """
@@ -61,6 +62,13 @@ class Recipe:
         temperature: The distillation's temperature (with a `teacher`).
         alpha: The weight of the labels' loss in the distillation (with a
             `teacher`); the teacher's term has `1 - alpha`.
+        restarts: Random restarts: `kerasmnist train` trains this many models
+            from different initialisations for `restart_epochs` epochs each and
+            goes on training only the one with the best validation score (the
+            run's objective); `1` for none. For tiny models, whose result
+            depends on the initialisation by points, not tenths.
+        restart_epochs: The epochs of each restart before the choice (counted
+            in `epochs`: the chosen model goes on from there).
     """
 
     epochs: int = 10
@@ -73,13 +81,15 @@ class Recipe:
     teacher: str | None = None
     temperature: float = 4.0
     alpha: float = 0.1
+    restarts: int = 1
+    restart_epochs: int = 10
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise InvalidArgumentError(
                 f"Invalid value for argument `schedule`. Expected one of {list(SCHEDULES)}. "
                 f"Received: schedule={self.schedule!r}")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "restarts", "restart_epochs"):
             if getattr(self, name) < 1:
                 raise InvalidArgumentError(
                     f"Invalid value for argument `{name}`. Expected a positive integer. "

@@ -71,6 +71,14 @@ class RunProgress:
             self.progress.console.print(
                 f"trial {event.get('trial_id')}: teacher {event.get('teacher')} trained "
                 f"({event.get('epochs')} epochs, {event.get('seconds', 0):.0f} s{shown})")
+        elif kind in ("restart_ended", "restart_chosen"):
+            score = event.get("score")
+            shown = (f"{event.get('objective')} {score:.4f}" if isinstance(score, (int, float))
+                     else event.get("message") or "no score")
+            what = "ended" if kind == "restart_ended" else "chosen, training on"
+            self.progress.console.print(
+                f"trial {event.get('trial_id')}: restart {event.get('restart')} {what} "
+                f"({event.get('epochs')} epochs, {shown})")
         elif kind == "trial_ended":
             self.progress.advance(self._trials)
             score = event.get("score")

@@ -549,14 +549,18 @@ def _train_replicates(
             if spec.max_params is not None:
                 ParamBudget(spec.max_params).enforce(model)
             teacher = _teacher_of(spec)
-            if teacher is not None:
-                model = _distiller(model, spec.model, teacher, data, fit_data, events, trial_id,
-                                   verbose)
-            callbacks = _trial_callbacks(spec, data, events, directory.parent, trial_id)
-            history = model.fit(**fit_data, epochs=spec.epochs,
-                                batch_size=_batch_size(spec, hp),
-                                callbacks=callbacks, verbose=verbose)
-            score = _history_score(history.history, spec)
+            prepare = (_distillation(spec.model, teacher, data, fit_data, events, trial_id,
+                                     verbose) if teacher is not None else _unchanged)
+            model = prepare(model)
+            model, initial_epoch, score = _best_start(
+                spec, model, build, prepare, fit_data, _batch_size(spec, hp), events, trial_id,
+                spec.seed + i, verbose)
+            if initial_epoch < spec.epochs:
+                callbacks = _trial_callbacks(spec, data, events, directory.parent, trial_id)
+                history = model.fit(**fit_data, epochs=spec.epochs, initial_epoch=initial_epoch,
+                                    batch_size=_batch_size(spec, hp),
+                                    callbacks=callbacks, verbose=verbose)
+                score = _history_score(history.history, spec)
             model = getattr(model, "student", model)  # a Distiller keeps only its student
         except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
             status, message = "FAILED", str(error).splitlines()[0]
@@ -585,13 +589,17 @@ def _teacher_of(spec: RunSpec) -> str | None:
     return recipe(spec.model).teacher
 
 
-def _distiller(
-    student: keras.Model, name: str, teacher: str, data: Dataset, fit_data: dict[str, Any],
+def _unchanged(model: keras.Model) -> keras.Model:
+    return model
+
+
+def _distillation(
+    name: str, teacher: str, data: Dataset, fit_data: dict[str, Any],
     events: EventWriter, trial_id: str, verbose: int,
-) -> keras.Model:
-    """Trains the `teacher` preset with its recipe on the same data, then wraps the
-    student (preset `name`) in a compiled `Distiller` with the student's optimizer and
-    loss and the temperature, alpha and shift of its recipe."""
+) -> Callable[[keras.Model], keras.Model]:
+    """Trains the `teacher` preset with its recipe on the same data; returns the function
+    that wraps a student (preset `name`) in a compiled `Distiller` from that teacher, with
+    the student's optimizer and loss and the temperature, alpha and shift of its recipe."""
     from kerasmnist import presets
     from kerasmnist.distillation import Distiller
     from kerasmnist.recipes import recipe
@@ -608,10 +616,63 @@ def _distiller(
                  params=teacher_model.count_params(), epochs=own.epochs, logs=logs,
                  seconds=round(time.monotonic() - started, 3))
     mine = recipe(name)
-    distiller = Distiller(student, teacher_model, temperature=mine.temperature,
-                          alpha=mine.alpha, shift=mine.shift, name=f"{student.name}_distiller")
-    distiller.compile(optimizer=student.optimizer, loss=student.loss, metrics=["accuracy"])
-    return distiller
+
+    def distil(student: keras.Model) -> keras.Model:
+        distiller = Distiller(student, teacher_model, temperature=mine.temperature,
+                              alpha=mine.alpha, shift=mine.shift,
+                              name=f"{student.name}_distiller")
+        distiller.compile(optimizer=student.optimizer, loss=student.loss, metrics=["accuracy"])
+        return distiller
+    return distil
+
+
+def _best_start(
+    spec: RunSpec, first: keras.Model, build: Callable[[], keras.Model],
+    prepare: Callable[[keras.Model], keras.Model], fit_data: dict[str, Any], batch_size: int,
+    events: EventWriter, trial_id: str, seed: int, verbose: int,
+) -> tuple[keras.Model, int, float | None]:
+    """A plain preset run's random restarts (its recipe's `restarts`).
+
+    Trains `first` and `restarts - 1` more models, each `prepare(build())` after seeding
+    with `[seed, k]`, for `restart_epochs` epochs (at most the run's), keeps the best by
+    the run's objective and drops the others. A `train_` objective is read from the
+    training metrics Keras logs, as the restarts have no full evaluation. Returns the
+    model, the epochs it has trained and its score; without restarts, `first`, 0, None.
+    """
+    if spec.search != "none" or not spec.is_preset:
+        return first, 0, None
+    from kerasmnist.recipes import recipe
+
+    own = recipe(spec.model)
+    if own.restarts == 1:
+        return first, 0, None
+    epochs = min(own.restart_epochs, spec.epochs)
+    objective = spec.objective.removeprefix("train_")
+    sign = -1.0 if spec.direction == "min" else 1.0
+    best: tuple[float | None, int, keras.Model] | None = None
+    failures = []
+    for k in range(own.restarts):
+        if k:
+            keras.utils.set_random_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
+        model = prepare(build()) if k else first
+        try:
+            history = model.fit(**fit_data, epochs=epochs, batch_size=batch_size,
+                                callbacks=[_NanCheck()], verbose=verbose).history
+        except TrialFailed as error:
+            failures.append(f"restart {k}: {error}")
+            events.write("restart_ended", trial_id=trial_id, restart=k, epochs=epochs,
+                         objective=objective, score=None, message=str(error))
+            continue
+        score = _history_score(history, spec, objective)
+        events.write("restart_ended", trial_id=trial_id, restart=k, epochs=epochs,
+                     objective=objective, score=score)
+        if best is None or _finite(score, sign) * sign > _finite(best[0], sign) * sign:
+            best = (score, k, model)
+    if best is None:
+        raise TrialFailed("every restart failed: " + "; ".join(failures))
+    events.write("restart_chosen", trial_id=trial_id, restart=best[1], epochs=epochs,
+                 objective=objective, score=best[0])
+    return best[2], epochs, best[0]
 
 
 def _batch_size(spec: RunSpec, hyperparameters: Mapping[str, Any]) -> int:
@@ -625,8 +686,11 @@ def _batch_size(spec: RunSpec, hyperparameters: Mapping[str, Any]) -> int:
     return int(hyperparameters.get("batch_size", 128))
 
 
-def _history_score(history: Mapping[str, list[float]], spec: RunSpec) -> float | None:
-    values = [v for v in history.get(spec.objective, []) if v is not None and math.isfinite(v)]
+def _history_score(history: Mapping[str, list[float]], spec: RunSpec,
+                   key: str | None = None) -> float | None:
+    """The best of the run's objective (or of the metric `key`) in a fit's history."""
+    values = [v for v in history.get(key or spec.objective, [])
+              if v is not None and math.isfinite(v)]
     if not values:
         return None
     return float(min(values) if spec.direction == "min" else max(values))
@@ -981,7 +1045,7 @@ def _finish(
     )
 
 
-def _finite(value: float, sign: float) -> float:
+def _finite(value: float | None, sign: float) -> float:
     return value if value is not None and math.isfinite(value) else -sign * math.inf
 
 
