@@ -6,7 +6,8 @@ import datetime
 import math
 from typing import Any
 
-__all__ = ["STATUS_STYLES", "duration", "metric", "short_value", "status_text", "timestamp"]
+__all__ = ["STATUS_STYLES", "duration", "metric", "setup_lines", "short_value", "status_text",
+           "timestamp"]
 
 STATUS_STYLES = {
     "running": "bold yellow",
@@ -73,6 +74,46 @@ def short_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+def setup_lines(events: list[dict[str, Any]]) -> list[str]:
+    """What ran before a trial's epochs (`TrialState.setup`), a line per step.
+
+    Example:
+
+    >>> for line in setup_lines([
+    ...         {"event": "teacher_trained", "teacher": "mnist_cnn", "epochs": 15,
+    ...          "logs": {"val_accuracy": 0.993}},
+    ...         {"event": "restart_ended", "restart": 0, "epochs": 10, "score": 0.8518,
+    ...          "objective": "val_accuracy"},
+    ...         {"event": "restart_ended", "restart": 1, "epochs": 10, "score": None},
+    ...         {"event": "restart_ended", "restart": 2, "epochs": 10, "score": 0.9004},
+    ...         {"event": "restart_chosen", "restart": 2, "epochs": 10, "score": 0.9004}]):
+    ...     print(line)
+    Teacher mnist_cnn trained: 15 epochs, val_accuracy 0.9930
+    Restarts of 10 epochs: 0.8518, failed, 0.9004 (val_accuracy); training on restart 2
+    """
+    lines: list[str] = []
+    restarts: list[str] = []
+    objective, epochs, chosen = "", None, ""
+    for event in events:
+        kind = event.get("event")
+        if kind == "teacher_trained":
+            logs = event.get("logs") or {}
+            key = "val_accuracy" if metric(logs.get("val_accuracy")) else "accuracy"
+            shown = f", {key} {metric(logs.get(key))}" if metric(logs.get(key)) else ""
+            lines.append(f"Teacher {event.get('teacher')} trained: {event.get('epochs')} epochs"
+                         + shown)
+        elif kind == "restart_ended":
+            restarts.append(metric(event.get("score")) or "failed")
+            objective = event.get("objective") or objective
+            epochs = event.get("epochs", epochs)
+        elif kind == "restart_chosen":
+            chosen = f"; training on restart {event.get('restart')}"
+    if restarts:
+        lines.append(f"Restarts of {epochs} epochs: {', '.join(restarts)}"
+                     + (f" ({objective})" if objective else "") + chosen)
+    return lines
 
 
 def timestamp(seconds: float | None) -> str:

@@ -20,6 +20,7 @@ LOG_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "train_loss", "train
 metrics, the validation metrics and the full-evaluation training metrics."""
 
 _ENDED = {"run_ended": "finished", "run_failed": "failed", "run_interrupted": "interrupted"}
+_SETUP = ("teacher_trained", "restart_ended", "restart_chosen")
 _OPEN = ("RUNNING", "INTERRUPTED", "STOPPED")
 
 
@@ -39,6 +40,8 @@ class TrialState:
         epochs: Its `epoch_ended` events, in order.
         planned_epochs: Epochs it was to run, or `None`.
         confusion: Its latest validation `confusion` event, or `None`.
+        setup: What ran before its epochs, in order: its `teacher_trained`,
+            `restart_ended` and `restart_chosen` events.
     """
 
     trial_id: str
@@ -50,6 +53,7 @@ class TrialState:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     planned_epochs: int | None = None
     confusion: dict[str, Any] | None = None
+    setup: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:
@@ -155,6 +159,8 @@ class RunState:
             self.current = trial_id
         elif kind == "epoch_ended":
             self._epoch(event, when)
+        elif kind in _SETUP:
+            self._trial(event.get("trial_id")).setup.append(event)
         elif kind == "confusion":
             if event.get("split") == "test":
                 self.test_confusion = event

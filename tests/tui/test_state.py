@@ -80,3 +80,30 @@ def test_unreadable_events_are_skipped_and_counted():
                         {"no": "event"}]) is False
     assert state.skipped == 2
     assert state.apply(_events(("something_new", {"field": 1})))  # unknown events are fine
+
+
+def test_a_trial_s_teacher_and_restarts_are_kept_and_shown_while_it_runs():
+    from kerasmnist_tui.widgets import ProgressPanel
+
+    from tests.tui.test_run_screen import _text
+
+    state = RunState()
+    state.apply(_events(
+        ("run_started", {"spec": {"model": "tiny_150"}, "plan": {"trials": 3, "epochs": 160}}),
+        ("trial_started", {"trial_id": "r0", "hyperparameters": {"preset": "tiny_150"}}),
+        ("restart_ended", {"trial_id": "r0", "restart": 0, "epochs": 10, "score": 0.8518,
+                           "objective": "val_accuracy"}),
+        ("restart_ended", {"trial_id": "r0", "restart": 1, "epochs": 10, "score": None,
+                           "objective": "val_accuracy", "message": "the loss became nan"}),
+    ))
+    assert [e["restart"] for e in state.trials["r0"].setup] == [0, 1]
+    panel = ProgressPanel()
+    panel.show(state, "running", state.progress(now=20.0, alive=True))
+    assert "Restarts of 10 epochs: 0.8518, failed (val_accuracy)" in _text(panel.content)
+    state.apply(_events(("restart_chosen", {"trial_id": "r0", "restart": 0, "epochs": 10,
+                                            "score": 0.8518})))
+    panel.show(state, "running", state.progress(now=20.0, alive=True))
+    assert "0.8518, failed (val_accuracy); training on restart 0" in _text(panel.content)
+    state.apply(_events(("trial_ended", {"trial_id": "r0", "status": "COMPLETED", "score": 0.9})))
+    panel.show(state, "running", state.progress(now=30.0, alive=True))
+    assert "Restarts" not in _text(panel.content)  # shown for the trial under way only

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasmnist_tui.formatting import duration, metric, status_text
+from kerasmnist_tui.formatting import duration, metric, setup_lines, status_text
 from kerasmnist_tui.state import Progress, RunState
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
@@ -16,7 +16,8 @@ __all__ = ["ProgressPanel"]
 class ProgressPanel(Static):
     """Where a run stands: trial i of N, epoch j of M, elapsed and remaining time.
 
-    Below that, the final results of a finished run, the end of the error of a
+    Below that, what ran before the current trial's epochs (a teacher, random
+    restarts), the final results of a finished run, the end of the error of a
     failed one, and a note (such as "stopping") when there is one.
     """
 
@@ -82,6 +83,9 @@ class ProgressPanel(Static):
         if best is not None:
             times += f" · best {state.objective} {metric(best.score)} (trial {best.trial_id})"
         lines.append(Text(times))
+        trial = state.trials.get(state.current) if state.current is not None else None
+        if trial is not None:
+            lines.extend(Text(line, style="cyan") for line in setup_lines(trial.setup))
         summary = state.summary
         if status == "finished" and summary:
             lines.append(self._results(summary))
