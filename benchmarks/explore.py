@@ -15,6 +15,7 @@ name (`mlp:1024,1024:0.5:0.2` = widths, dropout, input dropout; `cnn_a`,
     dN          dense layer of N units, ReLU (after a flatten)
     lN          linear bottleneck: dense layer of N units, no bias, no activation
     o           no dense head: the last layer's 10 outputs are the logits
+    u           the dense layer to the classes without biases (last token)
 
 every convolution batch-normalised (prefix `t:`) or with biases instead (`tn:`);
 a dense layer to the classes ends every model unless it ends in `o`. Example:
@@ -59,8 +60,8 @@ def tiny(spec: str, *, bn: bool, activation: str = "relu") -> keras.Model:
     inputs = keras.Input((28, 28, 1))
     x = inputs
     tokens = spec.split("-")
-    head = tokens[-1] != "o"
-    for token in tokens if head else tokens[:-1]:
+    head, head_bias = tokens[-1] != "o", tokens[-1] != "u"
+    for token in tokens if head and head_bias else tokens[:-1]:
         kind, arg = token[0], token[1:]
         if kind in "cCsS":
             size = 3
@@ -85,7 +86,7 @@ def tiny(spec: str, *, bn: bool, activation: str = "relu") -> keras.Model:
         elif kind != "f":
             raise SystemExit(f"unknown token {token!r} in {spec!r}")
     x = L.Flatten()(x)
-    return keras.Model(inputs, L.Dense(10)(x) if head else x)
+    return keras.Model(inputs, L.Dense(10, use_bias=head_bias)(x) if head else x)
 
 
 def mlp(widths, dropout, input_dropout) -> keras.Model:

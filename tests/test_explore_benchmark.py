@@ -21,7 +21,7 @@ _spec.loader.exec_module(explore)
     ("tn:c4-p-s9-p-s11-p-w", "tiny_500"),
     ("tn:c8-p-s16-p-s17-p-w", "tiny_1000"),
     ("t:c12-p-s24-p-s29-g", "tiny_2000"),
-    ("tn:a2-C2x3-C2x3-p7-f", "tiny_150"),
+    ("tn:a2-C2x3-S2-S2-a7-u", "tiny_150"),
     ("mlp:1024,1024:0.5:0.2", "mnist_mlp"),
     ("cnn_a", "mnist_cnn"),
     ("mlp:1024,1024:0.4:0.1", "fashion_mlp"),
@@ -47,6 +47,13 @@ def test_the_vgg_style_candidate_stays_under_the_cnn_targets_budget():
     convs = [layer.filters for layer in model.layers if type(layer).__name__ == "Conv2D"]
     assert convs == [32, 32, 64, 64, 56]
     assert [type(layer).__name__ for layer in model.layers].count("Dropout") == 3
+
+
+def test_a_model_ending_in_u_has_a_dense_head_without_biases():
+    model = explore.build("tn:a2-C2x3-S2-S2-a7-u")
+    head = model.layers[-1]
+    assert type(head).__name__ == "Dense" and head.bias is None
+    assert count_params(model) == 20 + 24 + 24 + 80
 
 
 def test_a_model_ending_in_o_has_no_dense_head():

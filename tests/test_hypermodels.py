@@ -29,7 +29,8 @@ DEFAULTS = {
     },
     TinyHyperModel: {
         "input_pool": 2, "conv_layers": 2, "filters_0": 8, "filters_1": 16, "kernel_size": 3,
-        "separable": False, "pool_size": 2, "head": "global_average", "dense_units": 0,
+        "separable": False, "pool_size": 2, "stacked": False, "pooling": "max",
+        "head": "global_average", "dense_units": 0, "logits_bias": True,
         "optimizer": "adam", "learning_rate": 3e-3,
     },
 }
@@ -334,3 +335,37 @@ def test_space_tables_document_every_entry():
         for name, spec in cls.SPACE.items():
             assert (f"{name}_i" if spec.per_layer else name) in table
             assert name in (cls.__doc__ or ""), f"{cls.__name__} docstring misses {name}"
+
+
+def test_tiny_stacked_pools_once_and_builds_the_tiny_150_preset():
+    from kerasmnist import presets
+
+    fixed = {"input_pool": 2, "conv_layers": 3, "filters": 2, "kernel_size": 3,
+             "separable": True, "pool_size": 7, "head": "flatten", "dense_units": 0,
+             "logits_bias": False}
+    stacked = TinyHyperModel(max_params=150, overrides={**fixed, "stacked": True,
+                                                        "pooling": "average"})
+    hp = kt.HyperParameters()
+    model = stacked.build(hp)
+    pools = [layer for layer in model.layers if "pool" in layer.name]
+    assert [p.name for p in pools] == ["input_pool", "average_pool_2"]
+    assert pools[1].output.shape[1:] == (2, 2, 2)
+    preset = presets.build("tiny_150")
+    assert _layer_types(model) == _layer_types(preset) == [
+        "AveragePooling2D", "Conv2D", "SeparableConv2D", "SeparableConv2D", "AveragePooling2D",
+        "Flatten", "Dense"]
+    assert count_params(model) == count_params(preset) == 148
+    assert [r.total for r in stacked.predict_params(stacked.architecture(hp))] == [
+        20, 24, 24, 80]
+    # Pooled after each convolution, the same layers leave a 1x1 map: 2 features, 20 logit
+    # weights where the stacked model's 2x2 map has 8 features and 80.
+    each = TinyHyperModel(max_params=150, overrides={**fixed, "stacked": False})
+    model = each.build(kt.HyperParameters())
+    assert count_params(model) == 148 - 80 + 20
+    assert [layer.name for layer in model.layers if "max_pool" in layer.name] == [
+        "max_pool_0", "max_pool_1", "max_pool_2"]
+
+
+def _layer_types(model: keras.Model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers
+            if not isinstance(layer, (keras.layers.InputLayer, keras.layers.Reshape))]

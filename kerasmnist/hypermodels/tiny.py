@@ -25,8 +25,14 @@ class TinyArchitecture:
         input_pool: Average-pooling size applied to the input first (1: none).
         filters: Filters of each convolution, in order.
         kernel_size: Convolution kernel size.
-        separable: Whether convolutions are depthwise-separable.
-        pool_size: Max-pooling size after each convolution (1: none).
+        separable: Whether the convolutions after the first are depthwise-separable
+            (the first sees one channel, where a separable convolution's filters
+            would all be multiples of one).
+        pool_size: Pooling size after each convolution (1: none).
+        stacked: Whether the convolutions are stacked, pooled once after the last
+            rather than after each.
+        pooling: `"max"` or `"average"` pooling after the convolutions.
+        logits_bias: Whether the dense layer to the logits has biases.
         head: "flatten", "global_average" or "global_max".
         dense_units: Width of the hidden dense layer (0: none).
     """
@@ -38,6 +44,13 @@ class TinyArchitecture:
     pool_size: int
     head: str
     dense_units: int
+    stacked: bool = False
+    pooling: str = "max"
+    logits_bias: bool = True
+
+    def pools_after(self, layer: int) -> bool:
+        """Whether convolution number `layer` (from 0) is followed by pooling."""
+        return not self.stacked or layer == len(self.filters) - 1
 
     def shrunk(self) -> TinyArchitecture | None:
         """The next smaller architecture: the widest layer halved, or None."""
@@ -56,8 +69,12 @@ class TinyHyperModel(MnistHyperModel):
     """A search space of very small networks, for budgets of ~50 to 10,000 weights.
 
     The network: optional average pooling of the input, 0 to 3 convolutions
-    (plain or separable, 'same' padding, each followed by max pooling), a
-    flatten or global pooling head, an optional dense layer, the logits.
+    ('same' padding; the first plain, the others plain or separable; each
+    followed by max or average pooling, or `stacked` and pooled once after the
+    last), a flatten or global pooling head, an optional dense layer, the logits
+    (with or without biases). The `tiny_150` preset is such a network: three
+    stacked convolutions, the last two separable, average pooling, no logit
+    biases.
 
     With `max_params`, every model it builds is within budget: the weight count
     is computed from the hyperparameters before building and, while it is over
@@ -74,8 +91,11 @@ class TinyHyperModel(MnistHyperModel):
     | conv_layers | 0..3 | 2 |
     | filters_i | 1, 2, 4, 8, 16, 32 | 8, 16, 16 by layer |
     | kernel_size | 3, 5 | 3 |
-    | separable | True, False | False |
+    | separable | True, False (after the first convolution) | False |
     | pool_size | 1, 2, 3, 4, 5, 7 | 2 |
+    | stacked | True, False | False |
+    | pooling | max, average | max |
+    | logits_bias | True, False | True |
     | head | flatten, global_average, global_max | global_average |
     | dense_units | 0 (none), 4, 8, 16, 32 | 0 |
     | optimizer | adam, sgd (Nesterov), rmsprop | adam |
@@ -98,11 +118,14 @@ class TinyHyperModel(MnistHyperModel):
         "conv_layers": Int(0, 3, default=2),
         "filters": Choice((1, 2, 4, 8, 16, 32), default=(8, 16, 16), per_layer=True),
         "kernel_size": Choice((3, 5), default=3),
-        "separable": Boolean(False, doc="depthwise-separable convolutions"),
+        "separable": Boolean(False, doc="depthwise-separable convolutions after the first"),
         "pool_size": Choice((1, 2, 3, 4, 5, 7), default=2,
-                            doc="max pooling after each convolution ('same' padding)"),
+                            doc="pooling after each convolution ('same' padding)"),
+        "stacked": Boolean(False, doc="pooling once, after the last convolution"),
+        "pooling": Choice(("max", "average"), default="max", doc="after the convolutions"),
         "head": Choice(("flatten", "global_average", "global_max"), default="global_average"),
         "dense_units": Choice((0, 4, 8, 16, 32), default=0, doc="0: no hidden dense layer"),
+        "logits_bias": Boolean(True, doc="biases in the dense layer to the logits"),
         **optimizer_space(learning_rate=3e-3),
     }
 
@@ -120,6 +143,9 @@ class TinyHyperModel(MnistHyperModel):
             pool_size=self.hp(hp, "pool_size"),
             head=self.hp(hp, "head"),
             dense_units=self.hp(hp, "dense_units"),
+            stacked=self.hp(hp, "stacked"),
+            pooling=self.hp(hp, "pooling"),
+            logits_bias=self.hp(hp, "logits_bias"),
         )
         if self.budget is None:
             return arch
@@ -138,10 +164,11 @@ class TinyHyperModel(MnistHyperModel):
         if arch.input_pool > 1:
             x = layers.AveragePooling2D(arch.input_pool, name="input_pool")(x)
         for i, filters in enumerate(arch.filters):
-            conv = layers.SeparableConv2D if arch.separable else layers.Conv2D
+            conv = layers.SeparableConv2D if arch.separable and i else layers.Conv2D
             x = conv(filters, arch.kernel_size, padding="same", activation="relu", name=f"conv_{i}")(x)
-            if arch.pool_size > 1:
-                x = layers.MaxPooling2D(arch.pool_size, padding="same", name=f"max_pool_{i}")(x)
+            if arch.pool_size > 1 and arch.pools_after(i):
+                pool = layers.MaxPooling2D if arch.pooling == "max" else layers.AveragePooling2D
+                x = pool(arch.pool_size, padding="same", name=f"{arch.pooling}_pool_{i}")(x)
         if arch.head == "flatten":
             x = layers.Flatten(name="flatten")(x)
         elif arch.head == "global_average":
@@ -150,7 +177,7 @@ class TinyHyperModel(MnistHyperModel):
             x = layers.GlobalMaxPooling2D(name="global_max")(x)
         if arch.dense_units:
             x = layers.Dense(arch.dense_units, activation="relu", name="dense")(x)
-        outputs = layers.Dense(self.num_classes, name="logits")(x)
+        outputs = layers.Dense(self.num_classes, use_bias=arch.logits_bias, name="logits")(x)
         return self.compile(hp, keras.Model(inputs, outputs, name="tiny"))
 
     def predict_params(self, arch: TinyArchitecture) -> list[LayerParams]:
@@ -161,17 +188,18 @@ class TinyHyperModel(MnistHyperModel):
         rows = []
         k = arch.kernel_size
         for i, filters in enumerate(arch.filters):
-            if arch.separable:
+            if arch.separable and i:
                 weights = k * k * channels + channels * filters + filters
                 rows.append(LayerParams(f"conv_{i}", "SeparableConv2D", weights, 0))
             else:
                 rows.append(LayerParams(f"conv_{i}", "Conv2D", k * k * channels * filters + filters, 0))
             channels = filters
-            if arch.pool_size > 1:
+            if arch.pool_size > 1 and arch.pools_after(i):
                 height, width = math.ceil(height / arch.pool_size), math.ceil(width / arch.pool_size)
         features = channels * (height * width if arch.head == "flatten" else 1)
         if arch.dense_units:
             rows.append(LayerParams("dense", "Dense", features * arch.dense_units + arch.dense_units, 0))
             features = arch.dense_units
-        rows.append(LayerParams("logits", "Dense", features * self.num_classes + self.num_classes, 0))
+        biases = self.num_classes if arch.logits_bias else 0
+        rows.append(LayerParams("logits", "Dense", features * self.num_classes + biases, 0))
         return rows
