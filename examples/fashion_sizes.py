@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or Path("runs/examples/fashion_sizes" + ("-quick" if args.quick else ""))
 
-    from kerasmnist.cli.common import load_backend
+    from kerasmnist.backend import load_backend
 
     load_backend()
     import kerasmnist as km

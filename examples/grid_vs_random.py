@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or Path("runs/examples/grid_vs_random" + ("-quick" if args.quick else ""))
 
-    from kerasmnist.cli.common import load_backend
+    from kerasmnist.backend import load_backend
 
     load_backend()
     import kerasmnist as km

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or Path("runs/examples/mlp_hyperband" + ("-quick" if args.quick else ""))
 
-    from kerasmnist.cli.common import load_backend
+    from kerasmnist.backend import load_backend
 
     load_backend()
     import kerasmnist as km

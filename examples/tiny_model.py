@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rich.table import Table
 
+    from kerasmnist.backend import load_backend
     from kerasmnist.cli.common import console as make_console
-    from kerasmnist.cli.common import load_backend
 
     load_backend()
     import keras

@@ -10,12 +10,16 @@
 
 and downloads what is missing into `data_dir`, or else the Keras cache. `<name>`
 may be spelled with `-` or `_` (`fashion-mnist` is what Keras and Debian use).
+`locate(name)` answers where that search ends without reading or downloading
+anything, and `verify_files(name)` hashes the files found afresh against their
+recorded SHA-256.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,15 +41,19 @@ from kerasmnist.splits import split_indices
 
 __all__ = [
     "Dataset",
+    "DatasetCheck",
     "DatasetInfo",
+    "FileCheck",
     "SPLITS",
     "ROLES",
     "dataset_names",
     "find_files",
     "get_dataset_info",
     "load_dataset",
+    "locate",
     "register_dataset",
     "search_directories",
+    "verify_files",
 ]
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
@@ -109,6 +117,40 @@ class DatasetInfo:
         """Names a directory of this data set may have (`fashion-mnist` too)."""
         hyphenated = self.name.replace("_", "-")
         return (self.name,) if hyphenated == self.name else (hyphenated, self.name)
+
+    def recorded_digest(self, role: str) -> tuple[str, Literal["content", "file"]] | None:
+        """The SHA-256 recorded for one of the four files, and what it is the digest of.
+
+        The digest of the decompressed content (`sha256`) is preferred to that of
+        the published file (`archive_sha256`), since a re-compressed or
+        uncompressed copy of the same data matches it too.
+
+        Args:
+            role: One of `ROLES`.
+
+        Returns:
+            `(digest, "content")` or `(digest, "file")`; `None` when no checksum
+            is recorded for the file.
+
+        Raises:
+            InvalidArgumentError: `role` is not one of `ROLES`.
+
+        Example:
+
+        >>> get_dataset_info("kmnist").recorded_digest("test_labels")[1]
+        'file'
+        """
+        if role not in ROLES:
+            raise InvalidArgumentError(
+                f"Invalid value for argument `role`. Expected one of {list(ROLES)}. "
+                f"Received: role={role!r}"
+            )
+        filename = self.files[role]
+        if filename in self.sha256:
+            return self.sha256[filename], "content"
+        if filename in self.archive_sha256:
+            return self.archive_sha256[filename], "file"
+        return None
 
 
 _REGISTRY: dict[str, DatasetInfo] = {}
@@ -382,6 +424,128 @@ def find_files(directory: str | os.PathLike[str], name: str | DatasetInfo) -> di
     return found
 
 
+def locate(
+    name: str | DatasetInfo, data_dir: str | os.PathLike[str] | None = None
+) -> tuple[Path, dict[str, Path]] | None:
+    """Returns where `load_dataset` would take a data set's files from, if anywhere.
+
+    The first of `search_directories(name, data_dir)` that holds all four files
+    (see `find_files`). Nothing is read or downloaded.
+
+    Args:
+        name: Data set name or `DatasetInfo`.
+        data_dir: An explicit directory to search first. Defaults to `None`.
+
+    Returns:
+        `(directory, {role: path})`, or `None` when no directory holds all four
+        files (`load_dataset` would then download them).
+
+    Example:
+
+    >>> directory, files = locate("mnist_sample")
+    >>> directory == get_dataset_info("mnist_sample").bundled_dir, list(files) == list(ROLES)
+    (True, True)
+    """
+    info = get_dataset_info(name)
+    return _first_complete(search_directories(info, data_dir), info)
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The verification of one file of a data set.
+
+    Attributes:
+        role: One of `ROLES`.
+        filename: The file's registered name.
+        path: Where it was found; `None` when missing.
+        status: `"ok"`, `"mismatch"`, `"missing"`, `"unreadable"`, or
+            `"unchecked"` when no checksum is recorded for it.
+        expected: The recorded digest, if any.
+        found: The digest computed, if any.
+        digest_of: `"content"` (decompressed) or `"file"` (as stored), as
+            `DatasetInfo.recorded_digest` says; `None` when nothing is recorded.
+        detail: Why the file is unreadable, if it is.
+    """
+
+    role: str
+    filename: str
+    path: Path | None
+    status: Literal["ok", "mismatch", "missing", "unreadable", "unchecked"]
+    expected: str | None = None
+    found: str | None = None
+    digest_of: Literal["content", "file"] | None = None
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Whether the file is missing, unreadable or differs from its checksum."""
+        return self.status in ("mismatch", "missing", "unreadable")
+
+
+@dataclass(frozen=True)
+class DatasetCheck:
+    """The verification of a data set's four files, from `verify_files`.
+
+    Attributes:
+        name: Registry name.
+        directory: The directory the files were taken from; `None` when no
+            directory holds any of them.
+        searched: The directories looked in, in order.
+        files: One `FileCheck` per role, in the order of `ROLES`.
+    """
+
+    name: str
+    directory: Path | None
+    searched: tuple[Path, ...]
+    files: tuple[FileCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no file is missing, unreadable or different from its checksum."""
+        return not any(check.failed for check in self.files)
+
+
+def verify_files(
+    name: str | DatasetInfo, data_dir: str | os.PathLike[str] | None = None
+) -> DatasetCheck:
+    """Hashes a data set's local files afresh and compares them with their recorded SHA-256.
+
+    Unlike `load_dataset`, it trusts no remembered digest (see
+    `kerasmnist.filecache.hash_file`), raises nothing for a bad file and
+    downloads nothing: each file gets a `FileCheck` saying what was found.
+
+    Args:
+        name: Data set name or `DatasetInfo`.
+        data_dir: The directory to check (itself, or its `<name>/`
+            sub-directory) instead of the files `load_dataset` would find.
+            Defaults to `None`.
+
+    Returns:
+        A `DatasetCheck` of the first directory holding all four files, or, when
+        none does, of the first holding any (the others then "missing").
+
+    Raises:
+        InvalidArgumentError: Unknown name.
+
+    Example:
+
+    >>> check = verify_files("mnist_sample")
+    >>> check.ok, [f.status for f in check.files]
+    (True, ['ok', 'ok', 'ok', 'ok'])
+    """
+    info = get_dataset_info(name)
+    if data_dir is not None:
+        directories = [Path(data_dir), *(Path(data_dir) / n for n in info.directory_names)]
+    else:
+        directories = search_directories(info)
+    found = _first_complete(directories, info)
+    if found is None:  # report what there is: a missing file is a finding too
+        found = next(((d, f) for d in directories if (f := find_files(d, info))), None)
+    directory, paths = found if found is not None else (None, {})
+    files = tuple(_check_file(info, role, paths.get(role)) for role in ROLES)
+    return DatasetCheck(info.name, directory, tuple(directories), files)
+
+
 def load_dataset(
     name: str | DatasetInfo,
     *,
@@ -439,8 +603,10 @@ def load_dataset(
     """
     info = get_dataset_info(name)
     searched = search_directories(info, data_dir)
-    paths = next(filter(None, (_find_files(d, info) for d in searched)), None)
-    if paths is None:
+    found = _first_complete(searched, info)
+    if found is not None:
+        paths = found[1]
+    else:
         paths = _download_missing(info, searched, data_dir, download, verify, progress)
     arrays = {role: _load_verified(paths[role], info, role, verify)[0] for role in ROLES}
     _check_consistency(info, arrays, paths)
@@ -480,9 +646,15 @@ def _candidates(directory: Path, filename: str) -> list[Path]:
     return [directory / filename, directory / stem, directory / f"{stem}.gz"]
 
 
-def _find_files(directory: Path, info: DatasetInfo) -> dict[str, Path] | None:
-    found = find_files(directory, info)
-    return found if len(found) == len(ROLES) else None
+def _first_complete(
+    directories: Sequence[Path], info: DatasetInfo
+) -> tuple[Path, dict[str, Path]] | None:
+    """The first directory holding all four files: the one `load_dataset` reads."""
+    for directory in directories:
+        found = find_files(directory, info)
+        if len(found) == len(ROLES):
+            return directory, found
+    return None
 
 
 def _download_missing(
@@ -546,25 +718,51 @@ def _load_verified(
 
 
 def _verify(path: Path, info: DatasetInfo, role: str, digests: filecache.FileDigests) -> None:
-    filename = info.files[role]
-    if filename in info.sha256:
-        expected, found, what = info.sha256[filename], digests.sha256, "decompressed content"
-    elif filename in info.archive_sha256:
-        expected, found, what = info.archive_sha256[filename], digests.archive_sha256, "file"
-    else:
+    check = _compare(info, role, path, digests)
+    if check.status == "unchecked":
         warnings.warn(
-            f"No checksum is recorded for {filename} of {info.name!r}; {path} is not "
+            f"No checksum is recorded for {check.filename} of {info.name!r}; {path} is not "
             "verified. Pass verify=False to silence this warning.",
             stacklevel=4,
         )
-        return
-    if found != expected:
+    elif check.failed:
+        what = "decompressed content" if check.digest_of == "content" else "file"
         raise ChecksumError(
-            f"Checksum mismatch for {path} ({info.name!r} {filename}): expected SHA-256 "
-            f"of the {what} {expected}, found {found}. The file is damaged or is not "
-            "the official one: delete it to download it again, or pass verify=False "
+            f"Checksum mismatch for {path} ({info.name!r} {check.filename}): expected SHA-256 "
+            f"of the {what} {check.expected}, found {check.found}. The file is damaged or is "
+            "not the official one: delete it to download it again, or pass verify=False "
             "to use it anyway."
         )
+
+
+def _check_file(info: DatasetInfo, role: str, path: Path | None) -> FileCheck:
+    """Verifies one file from its bytes on disk now, whatever the cache remembers."""
+    filename = info.files[role]
+    if path is None:
+        return FileCheck(role, filename, None, "missing")
+    recorded = info.recorded_digest(role)
+    if recorded is None:
+        return FileCheck(role, filename, path, "unchecked")
+    try:
+        digests = filecache.hash_file(path)
+    except (OSError, EOFError, zlib.error) as error:
+        return FileCheck(role, filename, path, "unreadable", recorded[0], None, recorded[1],
+                         str(error) or type(error).__name__)
+    return _compare(info, role, path, digests)
+
+
+def _compare(
+    info: DatasetInfo, role: str, path: Path, digests: filecache.FileDigests
+) -> FileCheck:
+    """The one comparison of a file's digests with the recorded one, for loading and verifying."""
+    filename = info.files[role]
+    recorded = info.recorded_digest(role)
+    if recorded is None:
+        return FileCheck(role, filename, path, "unchecked")
+    expected, digest_of = recorded
+    found = digests.sha256 if digest_of == "content" else digests.archive_sha256
+    return FileCheck(role, filename, path, "ok" if found == expected else "mismatch",
+                     expected, found, digest_of)
 
 
 def _check_consistency(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+_TUNER_ERRORS = ("TrialFailed", "OverBudgetTrial")
+
 __all__ = [
     "KerasMnistError",
     "InvalidArgumentError",
@@ -19,6 +21,14 @@ __all__ = [
     "DatasetNotFoundError",
     "DownloadError",
     "ParamBudgetExceeded",
+    "SpecError",
+    "RunError",
+    "RunBusyError",
+    "KerasTunerMismatchError",
+    "TrialFailed",  # noqa: F822 (made on first use by __getattr__)
+    "OverBudgetTrial",  # noqa: F822
+    "MistakesError",
+    "error_details",
 ]
 
 
@@ -94,3 +104,86 @@ class ParamBudgetExceeded(KerasMnistError, ValueError):
             f"Model has {report.params:,} parameters, over the budget of "
             f"{report.budget:,} by {report.params - report.budget:,}.\n{report.table()}"
         )
+
+
+class SpecError(InvalidArgumentError):
+    """A run spec (`kerasmnist.runs.RunSpec`) with an invalid field.
+
+    Attributes:
+        field: The name of the field (`"overrides.units"` for one override).
+        detail: What was expected and what was found.
+        source: Where the spec came from (a file), or `None`.
+    """
+
+    def __init__(self, field_name: str, message: str, source: str | None = None) -> None:
+        self.field = field_name
+        self.detail = message
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"Invalid run spec{where}: field `{field_name}`: {message}")
+
+
+class RunError(KerasMnistError, RuntimeError):
+    """A run that could not produce a model (every trial failed, say)."""
+
+
+class RunBusyError(KerasMnistError, RuntimeError):
+    """Another process is running the same run directory."""
+
+
+class KerasTunerMismatchError(KerasMnistError, RuntimeError):
+    """The installed keras-tuner lacks a name the run engine relies on.
+
+    The message names it (see `kerasmnist.runs.search.PRIVATE_NAMES`).
+    """
+
+
+class MistakesError(KerasMnistError, RuntimeError):
+    """A model's mistakes could not be found: no model yet, no data, or a crash."""
+
+
+def error_details(error: BaseException) -> dict[str, Any]:
+    """An error as data, for a JSON document or a form: message, type and field.
+
+    `field` names the run-spec field a `SpecError` is about (its first part:
+    `"overrides"` for `"overrides.units"`), and is `None` for other errors.
+
+    Example:
+
+    >>> error_details(SpecError("epochs", "expected an integer >= 1, found 0"))["field"]
+    'epochs'
+    """
+    field = getattr(error, "field", None) if isinstance(error, SpecError) else None
+    return {"error": str(error), "error_type": type(error).__name__,
+            "field": field.split(".")[0] if field else None,
+            "detail": getattr(error, "detail", None) if field else None}
+
+
+def __getattr__(name: str) -> type[KerasMnistError]:
+    """`TrialFailed` and `OverBudgetTrial`, made on first use.
+
+    Both subclass keras-tuner's `FailedTrialError`, so that a tuner records the
+    trial as failed and goes on; importing keras-tuner loads TensorFlow, which
+    `import kerasmnist.errors` must not (the command line and the terminal UI
+    start without it).
+    """
+    if name not in _TUNER_ERRORS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import keras_tuner as kt
+
+    class TrialFailed(KerasMnistError, kt.errors.FailedTrialError, RuntimeError):
+        """A trial that cannot give a result (its loss became NaN, say); the search goes on."""
+
+    class OverBudgetTrial(ParamBudgetExceeded, kt.errors.FailedTrialError):
+        """A configuration over its parameter budget, rejected before training.
+
+        Being a `keras_tuner.errors.FailedTrialError`, it makes a tuner record the
+        trial as failed and go on; being a `ParamBudgetExceeded`, it carries the
+        per-layer report.
+        """
+
+    for cls in (TrialFailed, OverBudgetTrial):
+        cls.__module__ = __name__
+        cls.__qualname__ = cls.__name__
+        globals()[cls.__name__] = cls
+    return globals()[name]  # type: ignore[no-any-return]

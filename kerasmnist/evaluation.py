@@ -1,15 +1,16 @@
-"""Evaluation: confusion matrices, per-class metrics, split tables, replicates.
+"""Evaluation: confusion matrices, per-class metrics, split tables, mistakes, replicates.
 
-Everything here works on NumPy arrays; only `evaluate_splits` touches a model,
-and Keras is imported only there. Every result renders as plain text (tabulate,
-for logs and files) and as a Rich renderable (for terminals).
+Everything here works on NumPy arrays; `evaluate_splits` and `find_mistakes`
+call a model they are given, and nothing here imports Keras, so that
+`import kerasmnist.evaluation` stays light. Every result renders as plain text
+(tabulate, for logs and files) and as a Rich renderable (for terminals).
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,14 +26,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClassMetrics",
+    "Mistakes",
     "Replicates",
     "SplitResult",
     "SplitTable",
+    "as_probabilities",
     "class_metrics",
     "confusion_heatmap",
     "confusion_matrix",
     "confusion_text",
     "evaluate_splits",
+    "find_mistakes",
+    "model_inputs",
     "normalize_confusion",
     "replicates",
     "sweep_table",
@@ -315,8 +320,8 @@ def evaluate_splits(
 ) -> SplitTable:
     """Evaluates a compiled model on each split of a data set, in inference mode.
 
-    The view (flat or image) is chosen from the model's input shape. Empty splits
-    (no validation set, say) are left out.
+    Each split is fed in the shape the model takes (`model_inputs`). Empty
+    splits (no validation set, say) are left out.
 
     Args:
         model: A compiled Keras model giving class scores.
@@ -327,6 +332,10 @@ def evaluate_splits(
     Returns:
         A `SplitTable`; `print()` it for the plain-text table.
 
+    Raises:
+        InvalidArgumentError: The model's input does not hold one image of
+            the data set, or a split is unknown.
+
     Example:
 
     >>> from kerasmnist import load_dataset, presets
@@ -335,13 +344,12 @@ def evaluate_splits(
     >>> [r.split for r in table.results], table["test"].examples
     (['train', 'validation', 'test'], 1000)
     """
-    view: Literal["flat", "image"] = "flat" if len(model.input_shape) == 2 else "image"
     results = []
     for split in splits:
-        x, y = dataset.arrays(split, view=view)
+        x, y = dataset.arrays(split, view="image")
         if len(x) == 0:
             continue
-        x = x.reshape((len(x), *model.input_shape[1:]))  # (28, 28) models, say
+        x = model_inputs(model, x)
         scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
         accuracy = scores.get("accuracy")
         if accuracy is None:
@@ -349,6 +357,169 @@ def evaluate_splits(
             accuracy = float(np.mean(predictions.argmax(axis=1) == y))
         results.append(SplitResult(split, len(x), float(scores["loss"]), float(accuracy)))
     return SplitTable(tuple(results))
+
+
+def model_inputs(model: Any, x: np.ndarray) -> np.ndarray:
+    """Reshapes a batch to the input shape of a model: the one rule for feeding it.
+
+    The same pixels fit a flat `(784,)` model, a `(28, 28)` one and a
+    `(28, 28, 1)` one; only the shape differs. Reshaping a contiguous array
+    copies nothing.
+
+    Args:
+        model: A Keras model, or anything with a Keras-style `input_shape`
+            (`(None, *example_shape)`).
+        x: A batch, `(n, ...)`, with as many values per example as the model's
+            input holds: flat `(n, 784)` or images `(n, 28, 28)` or
+            `(n, 28, 28, 1)`, say.
+
+    Returns:
+        `x` as an array of shape `(n, *model.input_shape[1:])`; unchanged when
+        the model leaves a dimension of its input open (`None`), since the
+        data's own shape must then serve.
+
+    Raises:
+        InvalidArgumentError: An example of `x` does not hold as many values as
+            the model's input.
+
+    Example:
+
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(10)])
+    >>> model_inputs(model, np.zeros((2, 784), "float32")).shape
+    (2, 28, 28)
+    """
+    array = np.asarray(x)
+    shape = tuple(model.input_shape[1:])
+    if any(d is None for d in shape):
+        return array
+    if array.ndim == 0 or math.prod(array.shape[1:]) != math.prod(shape):
+        raise InvalidArgumentError(
+            f"Invalid value for argument `x`. Expected a batch of examples of "
+            f"{math.prod(shape)} values each, to fit the model's input shape {shape}. "
+            f"Received: x of shape {array.shape}"
+        )
+    return array.reshape((len(array), *shape))
+
+
+def as_probabilities(scores: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Class probabilities from a model's scores, whether logits or probabilities.
+
+    Scores that are already probabilities (no negative value, each row summing
+    to 1 within 1e-3, as a softmax output gives) are returned as they are;
+    anything else is taken as logits and goes through a softmax, row by row.
+
+    Args:
+        scores: One example's scores `(classes,)`, or a batch `(n, classes)`.
+
+    Returns:
+        Float64 probabilities of the same shape.
+
+    Example:
+
+    >>> as_probabilities([0.0, np.log(3.0)]).round(2).tolist()
+    [0.25, 0.75]
+    >>> as_probabilities([[0.1, 0.9]]).tolist()
+    [[0.1, 0.9]]
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size and np.all(values >= 0) and np.allclose(values.sum(axis=-1), 1.0, atol=1e-3):
+        return values
+    shifted = np.exp(values - values.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Mistakes:
+    """The examples of a split that a model gets wrong, most confident first.
+
+    Attributes:
+        split: The split searched.
+        indices: Position in the split of each mistake kept (at most the `top`
+            asked for), int64.
+        true: The true label of each.
+        predicted: The label the model gave each.
+        confidence: The model's probability for each predicted label.
+        errors: How many examples of the split the model gets wrong, all of
+            them, not only those kept.
+        examples: How many examples the split has.
+    """
+
+    split: str
+    indices: np.ndarray
+    true: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    errors: int
+    examples: int
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def as_dicts(self, class_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """`[{"index", "true", "predicted", "confidence"}]`, labels as names, JSON-ready."""
+        def name(label: Any) -> str:
+            return str(class_names[int(label)]) if class_names is not None else str(int(label))
+
+        return [{"index": int(i), "true": name(t), "predicted": name(p), "confidence": float(c)}
+                for i, t, p, c in zip(self.indices, self.true, self.predicted, self.confidence,
+                                      strict=True)]
+
+
+def find_mistakes(
+    model: Any,
+    dataset: Dataset,
+    *,
+    split: str = "test",
+    top: int | None = 24,
+    batch_size: int = 1024,
+) -> Mistakes:
+    """Predicts a split and returns the examples the model is most confidently wrong about.
+
+    Confidence is the probability the model gives its (wrong) prediction, from
+    its scores through `as_probabilities`, so logits and softmax outputs rank
+    alike. Ties keep the split's order.
+
+    Args:
+        model: A Keras model giving class scores (compiled or not).
+        dataset: The data set.
+        split: `"train"`, `"validation"` (or `"val"`) or `"test"`. Defaults
+            to `"test"`.
+        top: How many mistakes to keep; `None` keeps every one. Defaults to
+            `24`.
+        batch_size: Prediction batch size. Defaults to `1024`.
+
+    Returns:
+        `Mistakes`; the raw images are `dataset.raw(split)[0][mistakes.indices]`.
+
+    Raises:
+        InvalidArgumentError: `top` is negative or not an integer, the split
+            is unknown, or the model's input does not hold one image of the
+            data set.
+
+    Example:
+
+    >>> from kerasmnist import load_dataset, presets
+    >>> ds = load_dataset("mnist_sample", validation=0)
+    >>> mistakes = find_mistakes(presets.build("logistic_regression"), ds, top=5)
+    >>> len(mistakes), mistakes.examples, bool(mistakes.errors >= 5)
+    (5, 1000, True)
+    """
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
+        raise InvalidArgumentError(
+            "Invalid value for argument `top`. Expected a non-negative integer or None. "
+            f"Received: top={top!r}"
+        )
+    x, y = dataset.arrays(split, view="image")
+    scores = model.predict(model_inputs(model, x), batch_size=batch_size, verbose=0)
+    probabilities = as_probabilities(scores)
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    wrong = np.flatnonzero(predicted != y)
+    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:top]
+    return Mistakes(split, chosen.astype(np.int64), np.asarray(y[chosen]),
+                    predicted[chosen], confidence[chosen], int(len(wrong)), int(len(y)))
 
 
 @dataclass(frozen=True)
@@ -419,7 +590,7 @@ def replicates(
 
 
 def sweep_table(
-    results: Mapping[tuple[Hashable, Hashable], float | Replicates],
+    results: Mapping[tuple[Any, Any], float | Replicates],
     *,
     row_label: str = "",
     column_label: str = "",

@@ -14,6 +14,7 @@ entry is written atomically and a damaged copy is detected and rebuilt.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -29,9 +30,10 @@ import numpy as np
 from kerasmnist.errors import IdxFormatError
 from kerasmnist.idx import _read_idx
 
-__all__ = ["FileDigests", "cache_dir", "load_idx_file", "remember_digests"]
+__all__ = ["FileDigests", "cache_dir", "hash_file", "load_idx_file", "remember_digests"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,49 @@ def load_idx_file(
     if remember:
         remember_digests(path, digests)
     return array, digests
+
+
+def hash_file(path: str | os.PathLike[str]) -> FileDigests:
+    """Hashes a data file afresh, never trusting the digests remembered for it.
+
+    For checking a file on disk as it is now: `load_idx_file` would skip the
+    read of a file whose size, time and inode are unchanged. Gzip is recognised
+    by its magic number, not by the file name; the file is read in blocks and
+    not parsed as IDX.
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its `FileDigests`: of the decompressed content and of the bytes as
+        stored (the same for an uncompressed file).
+
+    Raises:
+        OSError: The file cannot be read, or is damaged gzip.
+        EOFError: The gzip stream is truncated.
+        zlib.error: The compressed data is corrupt.
+
+    Example:
+
+    >>> import gzip, tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.gz"
+    >>> _ = path.write_bytes(gzip.compress(b"abc"))
+    >>> hash_file(path).sha256 == hashlib.sha256(b"abc").hexdigest()
+    True
+    """
+    archive = hashlib.sha256()
+    with open(path, "rb") as stream:
+        compressed = stream.read(2) == _GZIP_MAGIC
+        stream.seek(0)
+        while block := stream.read(_CHUNK):
+            archive.update(block)
+    if not compressed:
+        return FileDigests(archive.hexdigest(), archive.hexdigest())
+    content = hashlib.sha256()
+    with gzip.open(path, "rb") as stream:
+        while block := stream.read(_CHUNK):
+            content.update(block)
+    return FileDigests(content.hexdigest(), archive.hexdigest())
 
 
 def remember_digests(path: str | os.PathLike[str], digests: FileDigests) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kerasmnist.evaluation import Replicates, normalize_confusion
+from kerasmnist.evaluation import Replicates, as_probabilities, normalize_confusion
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -130,6 +130,9 @@ def plot_misclassified(
 ) -> Path:
     """A grid of misclassified images, each titled "true -> predicted".
 
+    The examples whose predicted label differs from the true one, in their
+    order: what `plot_samples` shows with `predicted`, for the mistakes only.
+
     Args:
         images: Images, `(n, 28, 28)`, `(n, 28, 28, 1)` or flat `(n, 784)`.
         y_true: True labels, `(n,)`.
@@ -138,13 +141,10 @@ def plot_misclassified(
         class_names: Label names. Defaults to the class indices.
         max_images: At most this many, the first ones in order. Defaults to `25`.
     """
-    predicted = np.asarray(y_pred)
-    predicted = predicted.argmax(axis=1) if predicted.ndim == 2 else predicted
+    predicted = _labels(y_pred)
     wrong = np.flatnonzero(predicted != np.asarray(y_true))[:max_images]
-    pictures = _as_images(images)[wrong]
-    names = _namer(class_names)
-    titles = [f"{names(y_true[i])} -> {names(predicted[i])}" for i in wrong]
-    return _grid(pictures, titles, path, empty="no misclassified images")
+    return _titled_grid(_as_images(images)[wrong], np.asarray(y_true)[wrong], predicted[wrong],
+                        path, class_names, max_images, empty="no misclassified images")
 
 
 def plot_probabilities(
@@ -165,10 +165,7 @@ def plot_probabilities(
         class_names: Bar labels. Defaults to the class indices.
         true_label: The true class, drawn in green. Defaults to `None`.
     """
-    scores = np.asarray(probabilities, dtype=np.float64)
-    if scores.min() < 0 or not math.isclose(scores.sum(), 1.0, rel_tol=1e-3):
-        scores = np.exp(scores - scores.max())
-        scores /= scores.sum()
+    scores = as_probabilities(probabilities)
     names = [_namer(class_names)(i) for i in range(len(scores))]
     figure = _figure(figsize=(8, 3.2))
     left = figure.add_subplot(1, 2, 1)
@@ -227,22 +224,24 @@ def plot_samples(
     labels: np.ndarray,
     path: PathLike,
     *,
+    predicted: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
     max_images: int = 32,
 ) -> Path:
-    """A grid of images titled with their class names.
+    """A grid of images titled with their class names, or with "true -> predicted".
 
     Args:
         images: Images, `(n, 28, 28)`, `(n, 28, 28, 1)` or flat `(n, 784)`.
         labels: Their labels, `(n,)`.
         path: Where to write the PNG.
+        predicted: A model's predicted labels `(n,)` or scores `(n, classes)`,
+            to show beside each true class. Defaults to `None` (labels only).
         class_names: Label names. Defaults to the class indices.
         max_images: At most this many, the first ones. Defaults to `32`.
     """
-    names = _namer(class_names)
-    count = min(max_images, len(labels))
-    return _grid(_as_images(images)[:count], [names(label) for label in labels[:count]], path,
-                 empty="no images")
+    shown = None if predicted is None else _labels(predicted)
+    return _titled_grid(_as_images(images), np.asarray(labels), shown, path, class_names,
+                        max_images, empty="no images")
 
 
 def plot_replicates(
@@ -305,6 +304,26 @@ def _save(figure: Figure, path: PathLike) -> Path:
     return target
 
 
+def _titled_grid(
+    pictures: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray | None,
+    path: PathLike,
+    class_names: Sequence[str] | None,
+    max_images: int,
+    *,
+    empty: str,
+) -> Path:
+    """The first `max_images` pictures, each titled by its class (and the prediction)."""
+    names = _namer(class_names)
+    count = min(max_images, len(labels))
+    if predicted is None:
+        titles = [names(label) for label in labels[:count]]
+    else:
+        titles = [f"{names(t)} -> {names(p)}" for t, p in zip(labels[:count], predicted, strict=False)]
+    return _grid(pictures[:count], titles, path, empty=empty)
+
+
 def _grid(pictures: np.ndarray, titles: Sequence[str], path: PathLike, *, empty: str) -> Path:
     count = len(pictures)
     cols = min(8, max(1, count))
@@ -330,6 +349,12 @@ def _as_images(images: np.ndarray) -> np.ndarray:
     if array.ndim == 4:
         return array[..., 0]
     return array
+
+
+def _labels(y_pred: np.ndarray) -> np.ndarray:
+    """Predicted labels, from labels or from scores (their argmax)."""
+    predicted = np.asarray(y_pred)
+    return predicted.argmax(axis=1) if predicted.ndim == 2 else predicted
 
 
 def _namer(class_names: Sequence[str] | None) -> Callable[[Any], str]:

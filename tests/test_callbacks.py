@@ -138,9 +138,9 @@ def test_subsample_evaluates_a_fixed_fraction(small):
     callback = FullEvalMetrics(small, subsample=0.25, seed=3)
     model = dropout_mlp()
     model.fit(*small.arrays("train"), epochs=1, verbose=0, callbacks=[callback])
-    x, y = callback._data.arrays("train", model.input_shape)
+    x, y = callback._data.arrays("train", model)
     assert len(x) == 150
-    again = FullEvalMetrics(small, subsample=0.25, seed=3)._data.arrays("train", model.input_shape)
+    again = FullEvalMetrics(small, subsample=0.25, seed=3)._data.arrays("train", model)
     np.testing.assert_array_equal(again[0], x)
 
 
@@ -187,8 +187,8 @@ def test_deep_copies_share_the_data_not_duplicate_it(small):
     model.fit(*small.arrays("train"), epochs=1, verbose=0, callbacks=[callback])
     clone = copy.deepcopy(callback)
     assert clone is not callback and clone._data is callback._data
-    original = callback._data.arrays("train", model.input_shape)
-    copied = clone._data.arrays("train", model.input_shape)
+    original = callback._data.arrays("train", model)
+    copied = clone._data.arrays("train", model)
     assert copied[0] is original[0] and copied[1] is original[1]
 
 

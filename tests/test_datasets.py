@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
 import zlib
 
@@ -123,6 +124,95 @@ def test_uncompressed_and_recompressed_copies_verify_against_content_digest(tmp_
     assert (recompressed / "train-images-idx3-ubyte.gz").read_bytes() != (
         tmp_path / "source" / "train-images-idx3-ubyte.gz").read_bytes()
     load_dataset("toy", data_dir=recompressed, download=False)
+
+
+def test_locate_names_the_directory_load_dataset_reads_without_reading_it(
+    tmp_path, monkeypatch, toy_info
+):
+    make_toy_files(tmp_path / "env" / "toy", seed=1)
+    make_toy_files(tmp_path / "explicit", seed=2)
+    (tmp_path / "partial").mkdir()
+    shutil.copy(tmp_path / "source" / "train-images-idx3-ubyte.gz", tmp_path / "partial")
+    monkeypatch.setenv("KERASMNIST_DATA", str(tmp_path / "env"))
+    directory, files = datasets.locate("toy")
+    assert directory == tmp_path / "env" / "toy"
+    assert list(files) == list(datasets.ROLES)
+    assert load_dataset("toy", download=False, verify=False).files == files
+    # An incomplete directory searched first does not count; the next complete one does.
+    assert datasets.locate("toy", tmp_path / "partial")[0] == tmp_path / "env" / "toy"
+    assert datasets.locate("toy", tmp_path / "explicit")[0] == tmp_path / "explicit"
+    monkeypatch.delenv("KERASMNIST_DATA")
+    assert datasets.locate("toy") is None
+
+
+def test_recorded_digest_prefers_the_content_digest_and_names_what_it_covers():
+    mnist, kmnist = get_dataset_info("mnist"), get_dataset_info("kmnist")
+    assert mnist.recorded_digest("train_images") == (
+        mnist.sha256["train-images-idx3-ubyte.gz"], "content")
+    assert kmnist.recorded_digest("test_labels") == (
+        kmnist.archive_sha256["t10k-labels-idx1-ubyte.gz"], "file")
+    both = DatasetInfo("both", ("a",), sha256={"t10k-images-idx3-ubyte.gz": "c" * 64},
+                       archive_sha256={"t10k-images-idx3-ubyte.gz": "f" * 64})
+    assert both.recorded_digest("test_images") == ("c" * 64, "content")
+    assert both.recorded_digest("train_images") is None
+    with pytest.raises(InvalidArgumentError, match="Received: role='images'"):
+        mnist.recorded_digest("images")
+
+
+def test_verify_files_reports_each_file_ok_mismatched_missing_or_unreadable(tmp_path, toy_info):
+    directory = tmp_path / "copy"
+    shutil.copytree(tmp_path / "source", directory)
+    assert datasets.verify_files("toy", directory).ok
+    train = directory / "train-images-idx3-ubyte.gz"
+    train.write_bytes(gzip.compress(gzip.decompress(train.read_bytes())[:-1] + b"\x07"))
+    labels = directory / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:20])
+    (directory / "t10k-images-idx3-ubyte.gz").unlink()
+    check = datasets.verify_files("toy", directory)
+    assert check.name == "toy" and check.directory == directory and not check.ok
+    by_role = {c.role: c for c in check.files}
+    assert [c.role for c in check.files] == list(datasets.ROLES)
+    assert by_role["train_labels"].status == "ok" and not by_role["train_labels"].failed
+    mismatch = by_role["train_images"]
+    assert mismatch.status == "mismatch" and mismatch.digest_of == "content"
+    assert mismatch.expected == toy_info.sha256["train-images-idx3-ubyte.gz"] != mismatch.found
+    assert by_role["test_images"].status == "missing" and by_role["test_images"].path is None
+    assert by_role["test_labels"].status == "unreadable" and by_role["test_labels"].detail
+
+
+def test_verify_files_hashes_afresh_where_load_dataset_trusts_its_memory(tmp_path, toy_info):
+    directory = tmp_path / "raw"
+    make_toy_files(directory, compress=False)
+    load_dataset("toy", data_dir=directory, download=False)  # remembers the digests
+    labels = directory / "train-labels-idx1-ubyte"
+    stat = labels.stat()
+    damaged = bytearray(labels.read_bytes())
+    damaged[-1] = (damaged[-1] + 1) % 3  # still a valid label: only the digest can tell
+    labels.write_bytes(bytes(damaged))
+    os.utime(labels, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    load_dataset("toy", data_dir=directory, download=False)  # same size, time, inode: trusted
+    fresh = filecache.hash_file(labels)
+    assert fresh.sha256 == fresh.archive_sha256 == hashlib.sha256(damaged).hexdigest()
+    check = datasets.verify_files("toy", directory)
+    assert {c.role: c.status for c in check.files}["train_labels"] == "mismatch"
+    assert filecache.hash_file(tmp_path / "source" / "train-labels-idx1-ubyte.gz").sha256 == (
+        toy_info.sha256["train-labels-idx1-ubyte.gz"])
+
+
+def test_verify_files_without_data_dir_checks_what_load_dataset_finds_or_says_where_it_looked(
+    tmp_path, monkeypatch, toy_info
+):
+    check = datasets.verify_files("toy")
+    assert check.directory is None and {c.status for c in check.files} == {"missing"}
+    assert check.searched == tuple(datasets.search_directories("toy"))
+    monkeypatch.setenv("KERASMNIST_DATA", str(tmp_path / "env"))
+    make_toy_files(tmp_path / "env" / "toy")
+    check = datasets.verify_files("toy")
+    assert check.ok and check.directory == tmp_path / "env" / "toy"
+    unchecked = DatasetInfo("toy", ("a", "b", "c"))
+    register_dataset(unchecked, overwrite=True)
+    assert [c.status for c in datasets.verify_files(unchecked).files] == ["unchecked"] * 4
+    assert datasets.verify_files(unchecked).ok
 
 
 def test_missing_data_set_error_lists_files_directories_and_fix(tmp_path, toy_info, monkeypatch):

@@ -7,13 +7,17 @@ import pytest
 from rich.console import Console
 
 from kerasmnist import InvalidArgumentError, load_dataset, presets
+from kerasmnist.datasets import Dataset
 from kerasmnist.evaluation import (
     Replicates,
+    as_probabilities,
     class_metrics,
     confusion_heatmap,
     confusion_matrix,
     confusion_text,
     evaluate_splits,
+    find_mistakes,
+    model_inputs,
     replicates,
     sweep_table,
     top_confusions,
@@ -131,6 +135,106 @@ def test_evaluate_splits_feeds_image_models_and_skips_empty_splits():
     ds = load_dataset("mnist_sample", validation=0)
     table = evaluate_splits(presets.build("cnn_small", input_shape=(28, 28)), ds)
     assert [r.split for r in table.results] == ["train", "test"]
+
+
+class _ShapeOnly:
+    """Stands in for a model where only `input_shape` matters."""
+
+    def __init__(self, *shape):
+        self.input_shape = (None, *shape)
+
+
+@pytest.mark.parametrize("shape", [(784,), (28, 28), (28, 28, 1)])
+def test_model_inputs_reshapes_flat_or_image_batches_to_the_model_input_without_copying(shape):
+    flat = np.arange(3 * 784, dtype=np.float32).reshape(3, 784)
+    for x in (flat, flat.reshape(3, 28, 28, 1)):
+        fed = model_inputs(_ShapeOnly(*shape), x)
+        assert fed.shape == (3, *shape)
+        assert np.shares_memory(fed, flat)
+        assert fed.reshape(3, -1)[1, 5] == flat[1, 5]  # the same pixel order
+
+
+def test_model_inputs_leaves_open_dimensions_to_the_data_and_rejects_a_wrong_size():
+    images = np.zeros((2, 28, 28, 1))
+    assert model_inputs(_ShapeOnly(None, None, 1), images) is images
+    with pytest.raises(InvalidArgumentError, match=r"input shape \(784,\). Received: x of shape \(2, 10\)"):
+        model_inputs(_ShapeOnly(784), np.zeros((2, 10)))
+
+
+def test_as_probabilities_keeps_probabilities_and_softmaxes_logits():
+    probabilities = np.array([[0.2, 0.8], [1.0, 0.0]])
+    assert as_probabilities(probabilities).tolist() == probabilities.tolist()
+    logits = np.array([[0.0, np.log(4.0)], [-1.0, -1.0]])
+    np.testing.assert_allclose(as_probabilities(logits), [[0.2, 0.8], [0.5, 0.5]])
+    np.testing.assert_allclose(as_probabilities([2.0, 0.0, 2.0]).sum(), 1.0)  # one example
+
+
+def _brightest_pixel_model():
+    """A 2x2-pixel classifier that predicts the index of the brightest pixel, as logits."""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, use_bias=False)])
+    model.layers[0].set_weights([10 * np.eye(4, dtype="float32")])
+    return model
+
+
+def _bright_pixel_dataset(pixels, brightness, labels):
+    """Test images each lit at one pixel, with the labels given."""
+    images = np.zeros((len(labels), 2, 2), dtype=np.uint8)
+    images.reshape(len(labels), 4)[np.arange(len(labels)), pixels] = brightness
+    y = np.asarray(labels, dtype=np.uint8)
+    empty = images[:0]
+    return Dataset("lit", ("a", "b", "c", "d"), empty, y[:0], empty, y[:0], images, y)
+
+
+def test_find_mistakes_returns_the_known_mistakes_most_confident_first():
+    # Predicted: the lit pixel. Wrong where the label differs: examples 1, 2 and 4;
+    # the brighter the pixel, the surer the model.
+    ds = _bright_pixel_dataset(pixels=[0, 1, 2, 3, 0, 1], brightness=[255, 40, 255, 255, 120, 90],
+                               labels=[0, 3, 1, 3, 2, 1])
+    mistakes = find_mistakes(_brightest_pixel_model(), ds)
+    assert mistakes.indices.tolist() == [2, 4, 1]
+    assert mistakes.true.tolist() == [1, 2, 3] and mistakes.predicted.tolist() == [2, 0, 1]
+    assert mistakes.errors == 3 and mistakes.examples == 6 and len(mistakes) == 3
+    assert np.all(np.diff(mistakes.confidence) < 0) and mistakes.confidence[0] > 0.99
+    assert mistakes.as_dicts(ds.class_names)[0] == {
+        "index": 2, "true": "b", "predicted": "c", "confidence": mistakes.confidence[0]}
+    assert mistakes.as_dicts()[1]["true"] == "2"
+    top = find_mistakes(_brightest_pixel_model(), ds, top=2)
+    assert top.indices.tolist() == [2, 4] and top.errors == 3
+    assert len(find_mistakes(_brightest_pixel_model(), ds, top=0)) == 0
+
+
+def test_find_mistakes_ranks_softmax_outputs_as_it_ranks_logits():
+    import keras
+
+    ds = _bright_pixel_dataset(pixels=[0, 1, 2, 3], brightness=[30, 200, 90, 10], labels=[1, 0, 0, 3])
+    logits = _brightest_pixel_model()
+    softmax = keras.Sequential([logits, keras.layers.Softmax()])
+    assert find_mistakes(logits, ds).indices.tolist() == [1, 2, 0]
+    assert find_mistakes(softmax, ds).indices.tolist() == [1, 2, 0]
+    np.testing.assert_allclose(find_mistakes(softmax, ds).confidence,
+                               find_mistakes(logits, ds).confidence, rtol=1e-5)
+
+
+@pytest.mark.parametrize("top", [-1, 2.5, True])
+def test_find_mistakes_rejects_a_bad_top(top):
+    ds = _bright_pixel_dataset(pixels=[0], brightness=[255], labels=[1])
+    with pytest.raises(InvalidArgumentError, match=f"Received: top={top!r}"):
+        find_mistakes(_ShapeOnly(4), ds, top=top)
+
+
+def test_find_mistakes_feeds_a_real_image_model_and_agrees_with_its_confusion_matrix():
+    ds = load_dataset("mnist_sample", validation=0)
+    model = presets.build("cnn_small", input_shape=(28, 28))
+    x, y = ds.arrays("train")
+    model.fit(x[:1024].reshape(-1, 28, 28), y[:1024], epochs=1, batch_size=128, verbose=0)
+    mistakes = find_mistakes(model, ds, top=None)
+    cm = confusion_matrix(ds.y_test, model.predict(model_inputs(model, ds.arrays("test")[0]),
+                                                   verbose=0), 10)
+    assert mistakes.errors == len(mistakes) == cm.sum() - np.trace(cm)
+    assert np.all(mistakes.true != mistakes.predicted)
+    assert np.array_equal(mistakes.true, ds.y_test[mistakes.indices])
 
 
 def test_replicates_report_mean_and_sample_standard_deviation():

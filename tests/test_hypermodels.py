@@ -337,6 +337,19 @@ def test_space_tables_document_every_entry():
             assert name in (cls.__doc__ or ""), f"{cls.__name__} docstring misses {name}"
 
 
+def test_docstrings_show_the_table_of_the_declared_space():
+    from kerasmnist.hypermodels.space import describe
+
+    for cls in HYPERMODELS:
+        doc = cls.__doc__ or ""
+        assert "{space}" not in doc
+        rows = [line.strip() for line in doc.splitlines() if line.strip().startswith("|")]
+        assert rows == describe(cls.SPACE, tablefmt="github").splitlines(), cls.__name__
+    learning_rate = next(line for line in (TinyHyperModel.__doc__ or "").splitlines()
+                         if "| learning_rate " in line)
+    assert "0.003" in learning_rate  # the tiny space's own default, not the shared one
+
+
 def test_tiny_stacked_pools_once_and_builds_the_tiny_150_preset():
     from kerasmnist import presets
 

@@ -18,7 +18,9 @@ MODULES = [
     "kerasmnist.hypermodels.base", "kerasmnist.hypermodels.mlp", "kerasmnist.hypermodels.cnn",
     "kerasmnist.hypermodels.tiny", "kerasmnist.evaluation", "kerasmnist.events",
     "kerasmnist.callbacks.full_eval", "kerasmnist.callbacks.event_logger", "kerasmnist.recipes",
-    "kerasmnist.losses", "kerasmnist.layers",
+    "kerasmnist.losses", "kerasmnist.layers", "kerasmnist.backend", "kerasmnist._lazy",
+    "kerasmnist.hypermodels.space", "kerasmnist._enum", "kerasmnist.errors", "kerasmnist.runs.spec",
+    "kerasmnist.runs.prepare", "kerasmnist.runs.trials",
 ]
 
 
@@ -45,6 +47,16 @@ def test_model_components_load_lazily_from_the_top_level():
     assert {"build_hypermodel", "presets", "count_params"} <= set(dir(kerasmnist))
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         kerasmnist.nonexistent  # noqa: B018
+
+
+def test_run_engine_names_load_lazily_from_kerasmnist_runs():
+    import kerasmnist.runs as runs
+
+    with pytest.raises(AttributeError, match="module 'kerasmnist.runs' has no attribute 'nonexistent'"):
+        runs.nonexistent  # noqa: B018
+    from kerasmnist.runs import engine
+
+    assert runs.run is engine.run and vars(runs)["run"] is engine.run  # kept after the first use
 
 
 def test_errors_subclass_the_builtins_callers_catch():

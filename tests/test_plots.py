@@ -53,6 +53,30 @@ def test_misclassified_grid_titles_true_and_predicted(tmp_path, ds):
     assert_png(plots.plot_misclassified(ds.x_test, ds.y_test, ds.y_test, tmp_path / "none.png"), 100)
 
 
+def test_sample_and_mistake_grids_title_true_and_predicted_classes(tmp_path, ds, monkeypatch):
+    drawn = []
+    real_grid = plots._grid
+
+    def spy(pictures, titles, path, *, empty):
+        drawn.append((pictures.shape, list(titles), empty))
+        return real_grid(pictures, titles, path, empty=empty)
+
+    monkeypatch.setattr(plots, "_grid", spy)
+    names = ds.class_names
+    predicted = ds.y_test.copy()
+    predicted[[3, 7]] = (predicted[[3, 7]] + 1) % 10
+    plots.plot_misclassified(ds.x_test, ds.y_test, np.eye(10)[predicted], tmp_path / "w.png",
+                             class_names=names)
+    assert drawn[-1] == ((2, 28, 28), [f"{names[ds.y_test[i]]} -> {names[predicted[i]]}"
+                                       for i in (3, 7)], "no misclassified images")
+    assert_png(plots.plot_samples(ds.x_test, ds.y_test, tmp_path / "s.png", predicted=predicted,
+                                  max_images=4))
+    assert drawn[-1][:2] == ((4, 28, 28), [f"{ds.y_test[i]} -> {predicted[i]}" for i in range(4)])
+    plots.plot_samples(ds.x_test[:3].reshape(3, -1), ds.y_test[:3], tmp_path / "n.png",
+                       class_names=names)
+    assert drawn[-1] == ((3, 28, 28), [names[label] for label in ds.y_test[:3]], "no images")
+
+
 def test_probabilities_plot_accepts_probabilities_or_logits(tmp_path, ds):
     assert_png(plots.plot_probabilities(ds.x_test[0], np.full(10, 0.1), tmp_path / "p.png",
                                         class_names=ds.class_names, true_label=int(ds.y_test[0])))

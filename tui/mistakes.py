@@ -2,9 +2,10 @@
 
 Predicting needs Keras, which the interface never loads, so
 `python -m kerasmnist_tui.mistakes RUN_DIR` loads the run's `best_model.keras`,
-predicts the test split and prints the most confident mistakes as one JSON
-document, each with its raw pixels; `MistakeSearch` runs it without blocking and
-reads the answer back as `Mistake`s.
+asks the library (`kerasmnist.evaluation.find_mistakes`) for the most confident
+mistakes on the test split and prints them as one JSON document, each with its
+raw pixels; `MistakeSearch` runs it without blocking and reads the answer back
+as `Mistake`s.
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Mistake", "MistakeReport", "MistakeSearch", "MistakesError", "find_mistakes", "main"]
+from kerasmnist.errors import MistakesError
 
-
-class MistakesError(RuntimeError):
-    """The mistakes could not be found (no model, no data, a crash)."""
+__all__ = ["Mistake", "MistakeReport", "MistakeSearch", "MistakesError", "main"]
 
 
 @dataclass(frozen=True)
@@ -66,75 +65,13 @@ class MistakeReport:
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> MistakeReport:
-        """Reads the JSON document `find_mistakes` makes."""
+        """Reads the JSON document that `main` prints."""
         mistakes = []
         for item in value["mistakes"]:
             pixels = np.frombuffer(base64.b64decode(item["pixels"]), dtype=np.uint8)
             mistakes.append(Mistake(int(item["index"]), pixels.reshape(item["shape"]), str(item["true"]),
                                     str(item["predicted"]), float(item["confidence"])))
         return cls(mistakes, int(value["errors"]), int(value["examples"]))
-
-
-def find_mistakes(run_dir: str | os.PathLike[str], *, top: int = 24) -> dict[str, Any]:
-    """Predicts the test split with a run's best model; returns its most confident mistakes.
-
-    Imports Keras: call it in a process of its own (`main`).
-
-    Args:
-        run_dir: A finished run directory (with `spec.toml` and `best_model.keras`).
-        top: How many mistakes to return. Defaults to `24`.
-
-    Returns:
-        `{"errors", "examples", "mistakes": [{"index", "true", "predicted",
-        "confidence", "shape", "pixels"}]}`, pixels as base64 of the raw bytes.
-
-    Raises:
-        MistakesError: The run has no model.
-    """
-    from kerasmnist.cli.common import load_backend
-    from kerasmnist.datasets import load_dataset
-    from kerasmnist.runs.rundir import MODEL_FILE, load_spec
-
-    run_dir = Path(run_dir)
-    if not (run_dir / MODEL_FILE).is_file():
-        raise MistakesError(f"{run_dir} has no {MODEL_FILE} yet")
-    spec = load_spec(run_dir)
-    dataset = load_dataset(spec.dataset, validation=0)
-    load_backend()
-    import keras
-
-    import kerasmnist.layers  # noqa: F401  (registers the presets' layer)
-
-    model = keras.saving.load_model(run_dir / MODEL_FILE, compile=False)
-    x, y = dataset.arrays("test", view="flat" if len(model.input_shape) == 2 else "image")
-    scores = np.asarray(model.predict(x.reshape((len(x), *model.input_shape[1:])), batch_size=1024,
-                                      verbose=0), dtype=np.float64)
-    probabilities = scores if _is_probability(scores) else _softmax(scores)
-    predicted = probabilities.argmax(axis=1)
-    confidence = probabilities.max(axis=1)
-    wrong = np.flatnonzero(predicted != y)
-    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:top]
-    images, _ = dataset.raw("test")
-    names = dataset.class_names
-
-    def pixels(i: int) -> str:
-        return base64.b64encode(np.ascontiguousarray(images[i], np.uint8).tobytes()).decode()
-
-    return {
-        "errors": int(len(wrong)), "examples": int(len(y)),
-        "mistakes": [{"index": int(i), "true": names[int(y[i])], "predicted": names[int(predicted[i])],
-                      "confidence": float(confidence[i]), "shape": list(images[i].shape),
-                      "pixels": pixels(i)} for i in chosen],
-    }
-
-
-def _is_probability(scores: np.ndarray) -> bool:
-    return bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3))
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 class MistakeSearch:
@@ -198,18 +135,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("run_dir")
     parser.add_argument("--top", type=int, default=24)
     args = parser.parse_args(argv)
-    from kerasmnist.cli.common import quiet_backend
+    from kerasmnist.backend import quiet_backend
     from kerasmnist.errors import KerasMnistError
 
     quiet_backend()
     try:
         with contextlib.redirect_stdout(sys.stderr):  # standard output is for the one document
-            result = find_mistakes(args.run_dir, top=args.top)
-    except (MistakesError, KerasMnistError, OSError, ValueError) as error:
+            result = _report(Path(args.run_dir), args.top)
+    except (KerasMnistError, OSError, ValueError) as error:
         print(json.dumps({"error": str(error)}))
         return 1
     print(json.dumps(result))
     return 0
+
+
+def _report(run_dir: Path, top: int) -> dict[str, Any]:
+    """The document `MistakeReport.from_dict` reads, pixels as base64 of the raw bytes.
+
+    Raises:
+        MistakesError: The run has no model yet.
+    """
+    from kerasmnist.backend import load_backend
+    from kerasmnist.datasets import load_dataset
+    from kerasmnist.evaluation import find_mistakes
+    from kerasmnist.runs.rundir import MODEL_FILE, load_spec
+
+    if not (run_dir / MODEL_FILE).is_file():
+        raise MistakesError(f"{run_dir} has no {MODEL_FILE} yet")
+    dataset = load_dataset(load_spec(run_dir).dataset, validation=0)
+    load_backend()
+    import keras
+
+    import kerasmnist.layers  # noqa: F401  (registers the presets' layer)
+
+    model = keras.saving.load_model(run_dir / MODEL_FILE, compile=False)
+    mistakes = find_mistakes(model, dataset, split="test", top=top)
+    images = dataset.raw("test")[0]
+    found = []
+    for item in mistakes.as_dicts(dataset.class_names):
+        image = np.ascontiguousarray(images[item["index"]], np.uint8)
+        found.append({**item, "shape": list(image.shape),
+                      "pixels": base64.b64encode(image.tobytes()).decode()})
+    return {"errors": mistakes.errors, "examples": mistakes.examples, "mistakes": found}
 
 
 if __name__ == "__main__":

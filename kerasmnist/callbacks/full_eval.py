@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from kerasmnist.datasets import Dataset
 from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.evaluation import ClassMetrics, class_metrics, confusion_matrix
+from kerasmnist.evaluation import ClassMetrics, class_metrics, confusion_matrix, model_inputs
 
 if TYPE_CHECKING:
     from kerasmnist.events import EventWriter
@@ -130,7 +130,7 @@ class FullEvalMetrics(keras.callbacks.Callback):
         if epoch != 0 and (epoch + 1) % self.every:  # the first, then every n-th epoch
             return
         for name in self._data.names:
-            x, y = self._data.arrays(name, self.model.input_shape)
+            x, y = self._data.arrays(name, self.model)
             scores, predictions = self._evaluate(x, y, predict=name == self.confusion)
             prefix = _PREFIXES.get(name, f"{name}_")
             for key, value in scores.items():
@@ -188,7 +188,7 @@ class FullEvalMetrics(keras.callbacks.Callback):
 class _SharedSets:
     """The evaluation sets, prepared once and shared by every copy of the callback.
 
-    Arrays are made on first use, in the view the model takes (flat or image),
+    Arrays are made on first use, in the shape the model takes (`model_inputs`),
     and kept for later epochs and trials.
     """
 
@@ -230,12 +230,11 @@ class _SharedSets:
         self._cache: dict[tuple[str, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
 
 
-    def arrays(self, name: str, input_shape: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray]:
-        key = (name, tuple(d or 0 for d in input_shape[1:]))
+    def arrays(self, name: str, model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
+        key = (name, tuple(d or 0 for d in model.input_shape[1:]))
         if key not in self._cache:
             if isinstance(self._data, Dataset):
-                view: Literal["flat", "image"] = "flat" if len(input_shape) == 2 else "image"
-                x, y = self._data.arrays(name, view=view)
+                x, y = self._data.arrays(name, view="image")
             else:
                 x, y = self._data[name]
             x, y = np.asarray(x), np.asarray(y)
@@ -244,7 +243,5 @@ class _SharedSets:
                 keep = np.sort(rng.choice(len(x), size=max(1, round(self._subsample * len(x))),
                                           replace=False))
                 x, y = x[keep], y[keep]
-            if len(input_shape) > 2:  # e.g. a (28, 28) model fed (n, 28, 28, 1) images
-                x = x.reshape((len(x), *(int(d) for d in input_shape[1:] if d is not None)))
-            self._cache[key] = (x, y)
+            self._cache[key] = (model_inputs(model, x), y)
         return self._cache[key]

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from kerasmnist import __version__
+from kerasmnist.backend import quiet_backend
 from kerasmnist.cli import data, models, runs
-from kerasmnist.cli.common import EXIT_USAGE, quiet_backend, report_error
+from kerasmnist.cli.common import EXIT_USAGE, report_error
 from kerasmnist.errors import InvalidArgumentError, KerasMnistError
 
 __all__ = ["build_parser", "main"]

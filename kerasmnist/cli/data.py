@@ -6,10 +6,6 @@ None of these commands imports Keras, so they answer in well under a second.
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +17,15 @@ from kerasmnist.datasets import (
     ROLES,
     SPLITS,
     Dataset,
-    DatasetInfo,
+    FileCheck,
     dataset_names,
-    find_files,
     get_dataset_info,
     load_dataset,
-    search_directories,
+    locate,
+    verify_files,
 )
-from kerasmnist.filecache import FileDigests
 
 __all__ = ["register", "validation_size"]
-
-_CHUNK = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -120,7 +112,7 @@ def list_datasets(args: argparse.Namespace) -> int:
     entries: list[dict[str, Any]] = []
     for name in dataset_names():
         info = get_dataset_info(name)
-        found = _first_complete(search_directories(info, args.data_dir), info)
+        found = locate(info, args.data_dir)
         entries.append({
             "name": info.name,
             "description": info.description,
@@ -156,7 +148,7 @@ def list_datasets(args: argparse.Namespace) -> int:
 def fetch_dataset(args: argparse.Namespace) -> int:
     """Runs `kerasmnist data fetch`."""
     info = get_dataset_info(args.name)
-    already = _first_complete(search_directories(info, args.data_dir), info)
+    already = locate(info, args.data_dir)
     dataset = load_dataset(info, data_dir=args.data_dir, validation=0, download=True)
     directory = _directory_of(dataset)
     result = {
@@ -176,60 +168,22 @@ def fetch_dataset(args: argparse.Namespace) -> int:
     for role, path in dataset.files.items():
         out.print(f"  {role:<13} {escape(str(path))}")
     height, width = dataset.image_shape
-    checked = all(info.files[r] in info.sha256 or info.files[r] in info.archive_sha256 for r in ROLES)
+    checked = all(info.recorded_digest(role) is not None for role in ROLES)
     out.print(f"{len(dataset.y_train):,} training and {len(dataset.y_test):,} test images of "
               f"{height}x{width}, {dataset.num_classes} classes"
               + ("; checksums verified." if checked else "; no checksums recorded."))
     return EXIT_OK
 
 
-@dataclass(frozen=True)
-class _FileCheck:
-    """The verification of one data set file.
-
-    Attributes:
-        role: One of `ROLES`.
-        filename: The file's registered name.
-        path: Where it was found; `None` when missing.
-        status: `"ok"`, `"mismatch"`, `"missing"`, `"unreadable"`, or
-            `"unchecked"` when no checksum is recorded for it.
-        expected: The recorded digest, if any.
-        found: The digest computed, if any.
-        digest_of: `"content"` (decompressed) or `"file"` (as stored).
-        detail: Why the file is unreadable, if it is.
-    """
-
-    role: str
-    filename: str
-    path: Path | None
-    status: str
-    expected: str | None = None
-    found: str | None = None
-    digest_of: str | None = None
-    detail: str = ""
-
-    @property
-    def failed(self) -> bool:
-        """Whether the file is missing, unreadable or differs from its checksum."""
-        return self.status in ("mismatch", "missing", "unreadable")
-
-
 def verify_dataset(args: argparse.Namespace) -> int:
     """Runs `kerasmnist data verify`; exits with 1 unless every file verifies."""
-    info = get_dataset_info(args.name)
-    if args.data_dir is not None:
-        root = Path(args.data_dir)
-        directories = [root, *(root / name for name in info.directory_names)]
-    else:
-        directories = search_directories(info)
-    directory, paths = _best_directory(directories, info)
-    checks = [_check_file(info, role, paths.get(role)) for role in ROLES]
-    ok = not any(check.failed for check in checks)
+    result = verify_files(args.name, args.data_dir)
+    checks, directory, ok = result.files, result.directory, result.ok
     if args.json:
         emit_json({
-            "name": info.name,
+            "name": result.name,
             "directory": str(directory) if directory else None,
-            "searched": [str(d) for d in directories] if directory is None else [],
+            "searched": [str(d) for d in result.searched] if directory is None else [],
             "ok": ok,
             "files": [{"role": c.role, "file": c.filename, "path": str(c.path) if c.path else None,
                        "status": c.status, "expected": c.expected, "found": c.found,
@@ -238,18 +192,18 @@ def verify_dataset(args: argparse.Namespace) -> int:
         return EXIT_OK if ok else EXIT_FAILED
     out = console()
     if directory is None:
-        out.print(f"{info.name}: no file found. Searched, in order:")
-        for searched in directories:
+        out.print(f"{result.name}: no file found. Searched, in order:")
+        for searched in result.searched:
             out.print(f"  {escape(str(searched))}")
     else:
-        out.print(f"{info.name}: verifying the files in {escape(str(directory))}")
+        out.print(f"{result.name}: verifying the files in {escape(str(directory))}")
     for check in checks:
         out.print(_check_line(check))
     failures = sum(check.failed for check in checks)
     if failures:
         out.print(f"[red]{failures} of {len(checks)} files failed verification.[/]")
     elif all(check.status == "unchecked" for check in checks):
-        out.print(f"No checksum is recorded for {info.name}: nothing could be verified.")
+        out.print(f"No checksum is recorded for {result.name}: nothing could be verified.")
     else:
         out.print("[green]Every file matches its recorded SHA-256.[/]")
     return EXIT_OK if ok else EXIT_FAILED
@@ -303,79 +257,7 @@ def _add_data_dir(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--data-dir", metavar="DIR", default=None, help=help_text)
 
 
-def _first_complete(
-    directories: list[Path], info: DatasetInfo
-) -> tuple[Path, dict[str, Path]] | None:
-    """The first directory holding all four files, as `load_dataset` picks it."""
-    for directory in directories:
-        found = find_files(directory, info)
-        if len(found) == len(ROLES):
-            return directory, found
-    return None
-
-
-def _best_directory(
-    directories: list[Path], info: DatasetInfo
-) -> tuple[Path | None, dict[str, Path]]:
-    """The first directory holding all four files, else the first holding any."""
-    complete = _first_complete(directories, info)
-    if complete is not None:
-        return complete
-    for directory in directories:
-        found = find_files(directory, info)
-        if found:
-            return directory, found
-    return None, {}
-
-
-def _check_file(info: DatasetInfo, role: str, path: Path | None) -> _FileCheck:
-    filename = info.files[role]
-    if path is None:
-        return _FileCheck(role, filename, None, "missing")
-    if filename in info.sha256:
-        expected, digest_of = info.sha256[filename], "content"
-    elif filename in info.archive_sha256:
-        expected, digest_of = info.archive_sha256[filename], "file"
-    else:
-        return _FileCheck(role, filename, path, "unchecked")
-    try:
-        digests = _file_digests(path)
-    except (OSError, EOFError, zlib.error) as error:
-        return _FileCheck(role, filename, path, "unreadable", expected, None, digest_of,
-                         str(error) or type(error).__name__)
-    found = digests.sha256 if digest_of == "content" else digests.archive_sha256
-    status = "ok" if found == expected else "mismatch"
-    return _FileCheck(role, filename, path, status, expected, found, digest_of)
-
-
-def _file_digests(path: Path) -> FileDigests:
-    """Hashes a data file afresh, never trusting the cache of `kerasmnist.filecache`.
-
-    Returns:
-        The SHA-256 of the decompressed content and of the file as stored; gzip
-        is recognised by its magic number, not by the file name.
-
-    Raises:
-        OSError: The file cannot be read, or is damaged gzip.
-        EOFError: The gzip stream is truncated.
-        zlib.error: The compressed data is corrupt.
-    """
-    archive = hashlib.sha256()
-    with open(path, "rb") as stream:
-        compressed = stream.read(2) == _GZIP_MAGIC
-        stream.seek(0)
-        while block := stream.read(_CHUNK):
-            archive.update(block)
-    if not compressed:
-        return FileDigests(archive.hexdigest(), archive.hexdigest())
-    content = hashlib.sha256()
-    with gzip.open(path, "rb") as stream:
-        while block := stream.read(_CHUNK):
-            content.update(block)
-    return FileDigests(content.hexdigest(), archive.hexdigest())
-
-
-def _check_line(check: _FileCheck) -> str:
+def _check_line(check: FileCheck) -> str:
     name = escape(str(check.path) if check.path else check.filename)
     if check.status == "ok":
         return f"  [green]OK[/]          {name}"

@@ -10,19 +10,13 @@ import argparse
 import math
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from kerasmnist.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    add_json_flag,
-    console,
-    emit_json,
-    load_backend,
-)
+from kerasmnist.backend import load_backend
+from kerasmnist.cli.common import EXIT_FAILED, EXIT_OK, add_json_flag, console, emit_json
 from kerasmnist.cli.data import add_split_arguments
 from kerasmnist.datasets import SPLITS, Dataset, get_dataset_info, load_dataset
 from kerasmnist.errors import InvalidArgumentError
@@ -118,7 +112,13 @@ def budget_command(args: argparse.Namespace) -> int:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Runs `kerasmnist evaluate`."""
-    from kerasmnist.evaluation import confusion_heatmap, confusion_matrix, evaluate_splits, top_confusions
+    from kerasmnist.evaluation import (
+        confusion_heatmap,
+        confusion_matrix,
+        evaluate_splits,
+        model_inputs,
+        top_confusions,
+    )
 
     info = get_dataset_info(args.dataset)
     _existing_file(args.model, "model")
@@ -135,8 +135,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
             "the validation split empty"
         )
     confusion_split = "test" if "test" in evaluated else evaluated[-1]
-    x, y = _model_inputs(model, dataset, confusion_split)
-    scores = model.predict(x, batch_size=1024, verbose=0)
+    x, y = dataset.arrays(confusion_split, view="image")
+    scores = model.predict(model_inputs(model, x), batch_size=1024, verbose=0)
     cm = confusion_matrix(y, scores, dataset.num_classes)
     mistakes = top_confusions(cm, dataset.class_names, k=_TOP_CONFUSIONS)
     if args.json:
@@ -247,13 +247,6 @@ def _check_model_fits(model: keras.Model, dataset: Dataset, path: str) -> None:
             f"Invalid value for argument `model`. Expected {problem[0]}. Received: "
             f"model={path!r}, {problem[1]}"
         )
-
-
-def _model_inputs(model: keras.Model, dataset: Dataset, split: str) -> tuple[Any, Any]:
-    """A split in the view the model takes, as `evaluate_splits` feeds it."""
-    view: Literal["flat", "image"] = "flat" if len(model.input_shape) == 2 else "image"
-    x, y = dataset.arrays(split, view=view)
-    return x.reshape((len(x), *model.input_shape[1:])), y
 
 
 def _layer_table(title: str, layers: tuple[LayerParams, ...]) -> Table:

@@ -10,19 +10,12 @@ import keras
 import keras_tuner as kt
 
 from kerasmnist.budget import BudgetReport, LayerParams, ParamBudget
-from kerasmnist.errors import InvalidArgumentError, ParamBudgetExceeded
-from kerasmnist.hypermodels.space import Choice, Float, Spec, declare, validate_overrides
+from kerasmnist.errors import InvalidArgumentError, OverBudgetTrial
+from kerasmnist.hypermodels.space import Choice, Float, Spec, declare, describe, validate_overrides
 
 __all__ = ["MnistHyperModel", "OverBudgetTrial", "image_shape_for", "optimizer_space"]
 
-
-class OverBudgetTrial(ParamBudgetExceeded, kt.errors.FailedTrialError):
-    """A configuration over its parameter budget, rejected before training.
-
-    Being a `keras_tuner.errors.FailedTrialError`, it makes a tuner record the
-    trial as failed and go on; being a `ParamBudgetExceeded`, it carries the
-    per-layer report.
-    """
+_SPACE_MARK = "{space}"
 
 
 def optimizer_space(learning_rate: float = 1e-3, batch_size: int = 128) -> dict[str, Spec]:
@@ -41,7 +34,9 @@ class MnistHyperModel(kt.HyperModel):
     """Base class: validates fixed settings at construction, compiles, fits.
 
     Subclasses set `SPACE` and implement `build(hp)`, declaring entries with
-    `self.hp(hp, name, index)` where they are used.
+    `self.hp(hp, name, index)` where they are used. A line `{space}` in a
+    subclass's docstring becomes the table of its `SPACE` (`describe`), so the
+    documented space is the declared one.
 
     Args:
         input_shape: Shape of one example as the model will be fed: flat
@@ -51,7 +46,9 @@ class MnistHyperModel(kt.HyperModel):
         overrides: Search-space overrides by name (see
             `kerasmnist.hypermodels.space`). Defaults to `None`.
         max_params: Parameter budget; a configuration over it is never trained.
-            Defaults to `None` (no budget).
+            Where a subclass can (`predicted_report`), it counts the weights
+            from the hyperparameters and rejects the configuration before
+            building anything. Defaults to `None` (no budget).
         name: Name of the hypermodel. Defaults to the class's.
         tunable: Whether the hyperparameters may be tuned. Defaults to `True`.
     """
@@ -59,6 +56,11 @@ class MnistHyperModel(kt.HyperModel):
     SPACE: ClassVar[Mapping[str, Spec]] = {}
     NEEDS_IMAGE: ClassVar[bool] = True
     """Whether the network sees its input as an image (checked at construction)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:  # None under `python -OO`
+            cls.__doc__ = _with_space_table(cls.__doc__, cls.SPACE)
 
     def __init__(
         self,
@@ -171,6 +173,17 @@ def image_shape_for(input_shape: Sequence[int]) -> tuple[int, int, int]:
         "number of pixels, (height, width) or (height, width, channels). Received: "
         f"input_shape={shape}"
     )
+
+
+def _with_space_table(doc: str, space: Mapping[str, Spec]) -> str:
+    lines = []
+    for line in doc.splitlines():
+        if line.strip() == _SPACE_MARK:
+            indent = line[:len(line) - len(line.lstrip())]
+            lines += [indent + row for row in describe(space, tablefmt="github").splitlines()]
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _checked_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:

@@ -26,26 +26,7 @@ class CNNHyperModel(MnistHyperModel):
 
     The space (per-block entries are declared as `filters_0`, `filters_1`, ...):
 
-    | hyperparameter | values | default |
-    |---|---|---|
-    | conv_blocks | 1..4 | 2 |
-    | filters_i | 16, 32, 64, 128, 256 | 32, 64, 128, 256 by block |
-    | kernel_size | 3, 5 | 3 |
-    | strides | 1, 2 | 1 |
-    | pooling | max, average, none | max |
-    | batch_norm | True, False | False |
-    | activation | relu, leaky_relu, elu | relu |
-    | kernel_initializer | glorot_uniform, he_normal, he_uniform | he_normal |
-    | dropout | 0.0..0.5 step 0.05 | 0.25 |
-    | head | flatten, global_average | flatten |
-    | dense_units | 0 (none), 64, 128, 256, 512 | 128 |
-    | optimizer | adam, sgd (Nesterov), rmsprop | adam |
-    | learning_rate | 1e-4..1e-1, log | 1e-3 |
-    | momentum | 0.5..0.99 (sgd only) | 0.9 |
-    | batch_size | 16, 32, 64, 128, 256 (in `fit`) | 128 |
-
-    With `max_params`, the weight count is computed from the hyperparameters
-    before anything is built, and a configuration over budget is rejected.
+    {space}
 
     Args: see `MnistHyperModel`.
 

@@ -27,22 +27,7 @@ class MLPHyperModel(MnistHyperModel):
 
     The space (per-layer entries are declared as `units_0`, `units_1`, ...):
 
-    | hyperparameter | values | default |
-    |---|---|---|
-    | num_layers | 1..5 | 2 |
-    | units_i | 32, 64, 128, 256, 512, 1024 | 128 |
-    | activation | relu, leaky_relu, elu, selu, tanh | relu |
-    | batch_norm | True, False | False |
-    | dropout_i | 0.0..0.5 step 0.05 | 0.2 |
-    | l1_i, l2_i | 0, 1e-8, 1e-7, ..., 1e-3 | 0 |
-    | kernel_initializer | glorot_uniform, he_normal, he_uniform, lecun_normal | glorot_uniform |
-    | optimizer | adam, sgd (Nesterov), rmsprop | adam |
-    | learning_rate | 1e-4..1e-1, log | 1e-3 |
-    | momentum | 0.5..0.99 (sgd only) | 0.9 |
-    | batch_size | 16, 32, 64, 128, 256 (in `fit`) | 128 |
-
-    With `max_params`, the weight count is computed from the hyperparameters
-    before anything is built, and a configuration over budget is rejected.
+    {space}
 
     Args: see `MnistHyperModel`.
 

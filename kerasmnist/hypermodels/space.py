@@ -204,8 +204,24 @@ def _is_kind(value: Any, kind: str) -> bool:
     return isinstance(value, str)
 
 
-def describe(space: Mapping[str, Spec]) -> str:
-    """Renders a space as a plain-text table: name, values, default, meaning."""
+def describe(space: Mapping[str, Spec], *, tablefmt: str = "simple") -> str:
+    """Renders a space as a table: name, values, default, meaning.
+
+    The hypermodels' docstrings show their `SPACE` this way (as a Markdown
+    table), so what they document is what they declare.
+
+    Args:
+        space: A hypermodel's `SPACE`.
+        tablefmt: A `tabulate` table format; `"github"` gives Markdown.
+            Defaults to `"simple"`, plain text.
+
+    Example:
+
+    >>> print(describe({"units": Choice((32, 64), default=32, doc="width")}, tablefmt="github"))
+    | hyperparameter   | values   |   default | meaning   |
+    |------------------|----------|-----------|-----------|
+    | units            | 32, 64   |        32 | width     |
+    """
     from tabulate import tabulate
 
     rows = []
@@ -224,7 +240,8 @@ def describe(space: Mapping[str, Spec]) -> str:
             default = ", ".join(map(str, default)) + " (by layer)"
         label = f"{name}_i" if spec.per_layer else name
         rows.append((label, values, default, spec.doc))
-    return tabulate(rows, headers=("hyperparameter", "values", "default", "meaning"))
+    return tabulate(rows, headers=("hyperparameter", "values", "default", "meaning"),
+                    tablefmt=tablefmt)
 
 
 _MISSING = object()

@@ -85,23 +85,7 @@ class TinyHyperModel(MnistHyperModel):
 
     The space (per-layer entries are declared as `filters_0`, `filters_1`, ...):
 
-    | hyperparameter | values | default |
-    |---|---|---|
-    | input_pool | 1, 2, 3, 4 | 2 |
-    | conv_layers | 0..3 | 2 |
-    | filters_i | 1, 2, 4, 8, 16, 32 | 8, 16, 16 by layer |
-    | kernel_size | 3, 5 | 3 |
-    | separable | True, False (after the first convolution) | False |
-    | pool_size | 1, 2, 3, 4, 5, 7 | 2 |
-    | stacked | True, False | False |
-    | pooling | max, average | max |
-    | logits_bias | True, False | True |
-    | head | flatten, global_average, global_max | global_average |
-    | dense_units | 0 (none), 4, 8, 16, 32 | 0 |
-    | optimizer | adam, sgd (Nesterov), rmsprop | adam |
-    | learning_rate | 1e-4..1e-1, log | 3e-3 |
-    | momentum | 0.5..0.99 (sgd only) | 0.9 |
-    | batch_size | 16, 32, 64, 128, 256 (in `fit`) | 128 |
+    {space}
 
     Args: see `MnistHyperModel`.
 
