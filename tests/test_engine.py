@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from kerasmnist import InvalidArgumentError, read_events
+from kerasmnist.errors import RunError
 from kerasmnist.evaluation import confusion_matrix
-from kerasmnist.runs import RunSpec, engine, run_info, trial_table
-from kerasmnist.runs.engine import RunError, _hyperband_trials
+from kerasmnist.runs import RunSpec, engine, run_info, training, trial_table
+from kerasmnist.runs.search import hyperband_trials
 
 SMALL = {"dataset": "mnist_sample", "validation": 200, "limit": 400}
 TINY_MLP = {"num_layers": 1, "units": 16}
@@ -119,7 +120,7 @@ def test_hyperband_runs_as_many_trials_as_planned_and_can_retrain(tmp_path):
     result = engine.run(spec, tmp_path / "run")
     events = events_of(tmp_path / "run")
     searched = [t for t in result.trials if not t["trial_id"].startswith("final")]
-    assert len(searched) == events[0]["plan"]["trials"] == _hyperband_trials(2, 3) == 2
+    assert len(searched) == events[0]["plan"]["trials"] == hyperband_trials(2, 3) == 2
     assert [t["trial_id"] for t in result.trials if t["trial_id"].startswith("final")] == ["final_r0"]
     assert result.best_trial == "final_r0"
     # Retrained on training and validation together, for the best trial's epochs.
@@ -134,7 +135,7 @@ def test_hyperband_trial_counts_follow_keras_tuner():
                                             factor=factor)
         expected = sum(oracle._get_size(b, r) for b in range(oracle._get_num_brackets())
                        for r in range(oracle._get_num_rounds(b)))
-        assert _hyperband_trials(max_epochs, factor) == expected
+        assert hyperband_trials(max_epochs, factor) == expected
 
 
 def test_a_trial_whose_loss_becomes_nan_fails_and_the_search_goes_on(tmp_path):
@@ -259,7 +260,7 @@ def test_tensorboard_logs_and_early_stopping_follow_the_spec(tmp_path):
     assert list((tmp_path / "run" / "tensorboard" / "r0").rglob("events.out.tfevents.*"))
     from kerasmnist import EventWriter, load_dataset
 
-    callbacks = engine._trial_callbacks(spec, load_dataset("mnist_sample", validation=200),
+    callbacks = training.trial_callbacks(spec, load_dataset("mnist_sample", validation=200),
                                         EventWriter(tmp_path / "events.jsonl"), tmp_path, "t")
     (stopping,) = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
     assert (stopping.monitor, stopping.patience, stopping.restore_best_weights) == (

@@ -6,8 +6,9 @@ import keras
 import pytest
 
 from kerasmnist import InvalidArgumentError, read_events
+from kerasmnist.errors import TrialFailed
 from kerasmnist.recipes import RECIPES, Recipe
-from kerasmnist.runs import RunSpec, engine
+from kerasmnist.runs import RunSpec, engine, training
 
 SPEC = {"dataset": "mnist_sample", "validation": 100, "limit": 300, "model": "avgpool5_dense",
         "full_eval": False, "csv_log": False}
@@ -65,9 +66,9 @@ def test_a_failed_restart_is_skipped_and_the_others_compete(tmp_path, monkeypatc
         def on_epoch_end(self, epoch, logs=None):
             calls.append(epoch)
             if len(calls) == 1:
-                raise engine.TrialFailed("the training loss became nan at epoch 1")
+                raise TrialFailed("the training loss became nan at epoch 1")
 
-    monkeypatch.setattr(engine, "_NanCheck", FailFirst)
+    monkeypatch.setattr(training, "NanCheck", FailFirst)
     recipe = Recipe(epochs=1, batch_size=100, restarts=2, restart_epochs=1)
     _, events, _ = run(tmp_path, monkeypatch, recipe)
     ended = [e for e in events if e["event"] == "restart_ended"]

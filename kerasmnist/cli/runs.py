@@ -11,26 +11,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.table import Table
 
-from kerasmnist.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    add_json_flag,
-    console,
-    emit_json,
-    load_backend,
-)
+from kerasmnist.backend import load_backend
+from kerasmnist.cli.common import EXIT_FAILED, EXIT_OK, add_json_flag, console, emit_json
 from kerasmnist.cli.data import validation_size
-from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.recipes import recipe
-from kerasmnist.runs.rundir import list_runs, load_spec, read_results, run_info, trial_table
-from kerasmnist.runs.spec import BEST_MODEL_CHOICES, PRESET_NAMES, SEARCH_KINDS, RunSpec, parse_override
+from kerasmnist.cli.progress import RunProgress
+from kerasmnist.errors import InvalidArgumentError, RunError
+from kerasmnist.evaluation import confusion_heatmap
+from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, new_run_dir
+from kerasmnist.runs.processes import EXIT_STATUS
+from kerasmnist.runs.rundir import list_runs, load_spec, read_results, run_info, run_state
+from kerasmnist.runs.spec import BEST_MODEL_CHOICES, SEARCH_KINDS, RunSpec, parse_override
+from kerasmnist.runs.trials import TrialState, rank_trials, short_value, varying_hyperparameters
 
 __all__ = ["register", "spec_from_args"]
 
 EXIT_INTERRUPTED = 130
-DEFAULT_RUNS_DIR = "runs"
 
 # Flags that set a spec field of the same name (dest -> field).
 _SPEC_FLAGS = ("dataset", "validation", "model", "search", "trials", "epochs", "batch_size",
@@ -154,7 +152,8 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> RunSpec:
-    """Builds the spec: `--config`'s file (or the defaults), then each flag given.
+    """Builds the spec: `--config`'s file (or the defaults), then each flag given, resolved
+    (`RunSpec.resolved()`: a preset's recipe fills in what no flag set).
 
     Raises:
         InvalidArgumentError: An invalid field or override, naming it.
@@ -182,22 +181,13 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         name, value = parse_override(text)
         overrides[name] = value
     values["overrides"] = overrides
-    model = values.get("model")
-    if model in PRESET_NAMES and "epochs" not in values:
-        values["epochs"] = recipe(model).epochs  # a preset trains as its recipe says
-    return RunSpec.from_dict(values, source=args.config)
-
-
-def _default_run_dir(args: argparse.Namespace, spec: RunSpec) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-{spec.dataset}-{spec.model}" + (f"-{spec.search}" if spec.search != "none" else "")
-    return Path(args.runs_dir) / name
+    return RunSpec.from_dict(values, source=args.config).resolved()
 
 
 def _run_command(args: argparse.Namespace) -> int:
     load_backend(verbose=args.verbose)
     spec = spec_from_args(args)
-    run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args, spec)
+    run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.runs_dir, spec)
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise InvalidArgumentError(
@@ -213,7 +203,7 @@ def _resume_command(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers: int | None) -> int:
-    from kerasmnist.runs import engine
+    from kerasmnist.runs import engine  # imports Keras: lazy, so that `runs list` starts without it
 
     err = console(stderr=True)
     done = run_info(run_dir).trials_done if (run_dir / "spec.toml").is_file() else 0
@@ -237,7 +227,7 @@ def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers:
         else:
             err.print(message)
         return EXIT_INTERRUPTED
-    except engine.RunError as error:
+    except RunError as error:
         if args.json:
             emit_json({"status": "failed", "run_dir": str(run_dir), "error": str(error)})
         else:
@@ -255,8 +245,6 @@ def _progress(args: argparse.Namespace, err: Any, done: int) -> Iterator[list[An
     if args.quiet:
         yield []
         return
-    from kerasmnist.cli.progress import RunProgress
-
     with RunProgress(err, trials_done=done) as progress:
         yield [progress]
 
@@ -272,8 +260,6 @@ def _stdout_to_stderr(active: bool) -> Iterator[None]:
 
 
 def _print_results(result: dict[str, Any]) -> None:
-    from kerasmnist.evaluation import confusion_heatmap
-
     out = console()
     spec = result["spec"]
     table = Table(title=f"{spec['dataset']}: {spec['model']}, best {result['best_trial']} "
@@ -291,10 +277,7 @@ def _print_results(result: dict[str, Any]) -> None:
                   + (f", median {reps['median']:.4f}" if "median" in reps else "")
                   + " (" + ", ".join(f"{v:.4f}" for v in reps["values"].values()) + ")")
     if len(result["trials"]) > 1:
-        out.print(_trials_table(result["trials"], spec["objective"], direction_min=spec["objective"]
-                                .endswith("loss")))
-    import numpy as np
-
+        out.print(_trials_table(result["trials"], spec["objective"]))
     out.print(confusion_heatmap(np.asarray(result["confusion"]), result["class_names"],
                                 title="Test confusion matrix (rows true, columns predicted)"))
     if result["top_confusions"]:
@@ -303,42 +286,23 @@ def _print_results(result: dict[str, Any]) -> None:
     out.print(f"Saved in {result['run_dir']}")
 
 
-def _trials_table(trials: list[dict[str, Any]], objective: str, *, direction_min: bool,
-                  limit: int = 15, max_columns: int = 5) -> Table:
-    """The best trials first, with the hyperparameters that differ between trials."""
-    sign = 1.0 if direction_min else -1.0
-    ranked = sorted(trials, key=lambda t: (t["score"] is None, sign * (t["score"] or 0.0)))
-    varying = _varying_hyperparameters(trials)[:max_columns]
-    table = Table(title=f"Trials by {objective}" + (f" (best {limit} of {len(trials)})"
-                                                    if len(trials) > limit else ""))
+def _trials_table(trials: list[dict[str, Any]], objective: str, *, limit: int = 15,
+                  max_columns: int = 5) -> Table:
+    """The best trials first, with the hyperparameters that differ between trials.
+
+    `trials` are in `trial_table`'s form, as a run's results also hold them.
+    """
+    states = [TrialState.from_dict(t) for t in trials]
+    varying = varying_hyperparameters(states)[:max_columns]
+    table = Table(title=f"Trials by {objective}" + (f" (best {limit} of {len(states)})"
+                                                    if len(states) > limit else ""))
     for column in ("trial", "status", objective, "weights", *varying):
         table.add_column(column, justify="left" if column in ("trial", "status") else "right")
-    for t in ranked[:limit]:
-        hp = t.get("hyperparameters") or {}
-        table.add_row(str(t["trial_id"]), str(t["status"]),
-                      "" if t["score"] is None else f"{t['score']:.4f}",
-                      "" if t["params"] is None else f"{t['params']:,}",
-                      *(_short(hp.get(name)) for name in varying))
+    for t in rank_trials(states, objective)[:limit]:
+        table.add_row(t.trial_id, str(t.status), "" if t.score is None else f"{t.score:.4f}",
+                      "" if t.params is None else f"{t.params:,}",
+                      *(short_value(t.hyperparameters.get(name)) for name in varying))
     return table
-
-
-def _varying_hyperparameters(trials: list[dict[str, Any]]) -> list[str]:
-    """The hyperparameters whose values differ between trials (keras-tuner's own left out)."""
-    names: dict[str, set[str]] = {}
-    for t in trials:
-        for name, value in (t.get("hyperparameters") or {}).items():
-            if not name.startswith("tuner/"):
-                names.setdefault(name, set()).add(repr(value))
-    return [name for name, values in names.items() if len(values) > 1
-            or any(name not in (t.get("hyperparameters") or {}) for t in trials)]
-
-
-def _short(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
 
 
 def _list_command(args: argparse.Namespace) -> int:
@@ -359,7 +323,7 @@ def _list_command(args: argparse.Namespace) -> int:
         spec = info.spec
         planned = f"/{info.trials_planned}" if info.trials_planned else ""
         table.add_row(
-            info.path.name, info.status, spec.dataset if spec else "?", spec.model if spec else "?",
+            info.path.name, str(info.status), spec.dataset if spec else "?", spec.model if spec else "?",
             spec.search if spec else "?", f"{info.trials_done}{planned}",
             "" if info.best_score is None else f"{info.best_score:.4f}",
             "" if info.test_accuracy is None else f"{info.test_accuracy:.4f}",
@@ -369,10 +333,10 @@ def _list_command(args: argparse.Namespace) -> int:
 
 
 def _show_command(args: argparse.Namespace) -> int:
-    info = run_info(args.run_dir)
+    state = run_state(args.run_dir)
+    info = run_info(args.run_dir, state=state)
     results = read_results(args.run_dir)
-    trials = trial_table(Path(args.run_dir) / "events.jsonl") if (
-        Path(args.run_dir) / "events.jsonl").exists() else []
+    trials = state.trial_table()
     if args.json:
         emit_json({**info.to_dict(), "trials": trials, "results": results})
         return EXIT_OK
@@ -388,16 +352,16 @@ def _show_command(args: argparse.Namespace) -> int:
     if results is not None:
         _print_results(results)
     elif trials and spec is not None:
-        out.print(_trials_table(trials, spec.objective, direction_min=spec.direction == "min"))
+        out.print(_trials_table(trials, spec.objective))
     return EXIT_OK
 
 
 def _worker_command(args: argparse.Namespace) -> int:
     load_backend()
-    from kerasmnist.runs import engine
+    from kerasmnist.runs import engine  # imports Keras: lazy, after load_backend
 
     outcome = engine.search_worker(args.run_dir, max_trials=args.max_trials, deadline=args.deadline)
-    return {"done": EXIT_OK, "more": engine.EXIT_MORE_TRIALS, "time": engine.EXIT_TIME_UP}[outcome]
+    return EXIT_STATUS[outcome]
 
 
 def _when(timestamp: float | None) -> str:

@@ -1,34 +1,43 @@
 """Runs: specs, the run engine, and run directories.
 
-- `spec`: `RunSpec`, a run's settings from flags or TOML;
-- `engine`: `run`, `resume`, `run_distributed` (imports Keras);
-- `rundir`: reading run directories (`run_info`, `list_runs`, `trial_table`),
-  without Keras, for the command line and the terminal UI.
+- `spec`: `RunSpec`, a run's settings from flags or TOML, and their resolution;
+- `prepare`: naming run directories and writing the resolved spec (no Keras);
+- `engine`: `run`, `resume`, `run_distributed` (imports Keras), the flow over
+  `training`, `search` (every contact with keras-tuner), `processes` (child
+  and worker processes, started as `python -m kerasmnist.runs.worker`) and
+  `results`;
+- `rundir`: reading run directories (`run_info`, `list_runs`, `trial_table`,
+  `run_state`), without Keras, for the command line and the terminal UI;
+- `state`: `RunState`, the one fold of a run's event log, with `RunStatus`,
+  `TrialState` and `TrialStatus`.
 
 The engine's names load Keras on first access, so that watching runs stays light.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kerasmnist._lazy import lazy_getattr
+from kerasmnist.errors import RunBusyError, RunError, SpecError
+from kerasmnist.runs.prepare import discard_new_run_dir, new_run_dir, prepare_run_dir
 from kerasmnist.runs.rundir import (
-    RunBusyError,
     RunInfo,
     is_running,
     list_runs,
     load_spec,
     read_results,
     run_info,
+    run_state,
     trial_table,
 )
-from kerasmnist.runs.spec import RunSpec, SpecError
+from kerasmnist.runs.spec import RunSpec, check_spec
+from kerasmnist.runs.state import RunState, RunStatus, TrialState, TrialStatus
 
 if TYPE_CHECKING:
-    from kerasmnist.runs.engine import RunError, RunResult, resume, run, run_distributed
+    from kerasmnist.runs.engine import RunResult, resume, run, run_distributed, search_worker
 
-_ENGINE = ("RunError", "RunResult", "resume", "run", "run_distributed")
+_ENGINE = ("RunResult", "resume", "run", "run_distributed", "search_worker")
 
 __all__ = [
     "RunBusyError",
@@ -36,22 +45,27 @@ __all__ = [
     "RunInfo",
     "RunResult",
     "RunSpec",
+    "RunState",
+    "RunStatus",
     "SpecError",
+    "TrialState",
+    "TrialStatus",
+    "check_spec",
+    "discard_new_run_dir",
     "is_running",
     "list_runs",
     "load_spec",
+    "new_run_dir",
+    "prepare_run_dir",
     "read_results",
     "resume",
     "run",
     "run_distributed",
     "run_info",
+    "run_state",
+    "search_worker",
     "trial_table",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _ENGINE:
-        raise AttributeError(f"module 'kerasmnist.runs' has no attribute {name!r}")
-    value = getattr(importlib.import_module("kerasmnist.runs.engine"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), dict.fromkeys(_ENGINE, "kerasmnist.runs.engine"))

@@ -37,16 +37,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.recipes import PRESET_NAMES
+from kerasmnist.datasets import dataset_names
+from kerasmnist.errors import InvalidArgumentError, SpecError
+from kerasmnist.recipes import PRESET_NAMES, recipe
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["BEST_MODEL_CHOICES", "HYPERMODEL_KINDS", "PRESET_NAMES", "SEARCH_KINDS", "RunSpec",
-           "SpecError", "parse_override"]
+__all__ = ["BEST_MODEL_CHOICES", "DEFAULT_EPOCHS", "HYPERMODEL_KINDS", "OBJECTIVES", "PRESET_NAMES",
+           "SEARCH_KINDS", "RunSpec", "SpecError", "check_spec", "objective_direction", "parse_override"]
 
 HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
 """The hypermodel kinds (`kerasmnist.hypermodels.KINDS`), named here without importing Keras."""
@@ -54,6 +55,12 @@ HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
 
 SEARCH_KINDS = ("none", "random", "grid", "hyperband", "bayesian")
 """Values of `RunSpec.search`: plain training, or one of keras-tuner's tuners."""
+
+DEFAULT_EPOCHS = 5
+"""Epochs of a hypermodel's run when the spec names none (a preset's come from its recipe)."""
+
+OBJECTIVES = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
+"""Values of `RunSpec.objective`: logged metrics, the `train_` ones by the full evaluation."""
 
 BEST_MODEL_CHOICES = ("checkpoint", "retrain")
 """Values of `RunSpec.best_model`.
@@ -67,22 +74,6 @@ BEST_MODEL_CHOICES = ("checkpoint", "retrain")
 _CHECK_OVERRIDES = contextvars.ContextVar("kerasmnist_check_overrides", default=True)
 """Whether making a spec checks its overrides against the hypermodel's space (which
 imports keras-tuner); off only while reading a spec a run was already made from."""
-
-
-class SpecError(InvalidArgumentError):
-    """A run spec with an invalid field.
-
-    Attributes:
-        field: The name of the field.
-        source: Where the spec came from (a file), or `None`.
-    """
-
-    def __init__(self, field_name: str, message: str, source: str | None = None) -> None:
-        self.field = field_name
-        self.detail = message
-        self.source = source
-        where = f" in {source}" if source else ""
-        super().__init__(f"Invalid run spec{where}: field `{field_name}`: {message}")
 
 
 @dataclass(frozen=True)
@@ -103,11 +94,11 @@ class RunSpec:
         trials: The most trials a random, grid or Bayesian search runs.
             Defaults to `10`.
         epochs: Epochs per trial; for Hyperband, the most epochs of one model.
-            Defaults to `5` (`kerasmnist train --model PRESET` passes the
-            preset's recipe's, `kerasmnist.recipes.recipe(PRESET).epochs`).
-        batch_size: Training batch size; `None` uses the hypermodel's
-            `batch_size` hyperparameter (128 unless overridden or searched), or
-            a preset's recipe's.
+            `None` resolves (`resolved()`) to a preset's recipe's epochs, or
+            `DEFAULT_EPOCHS` (5) for a hypermodel. Defaults to `None`.
+        batch_size: Training batch size. `None` resolves to a preset's
+            recipe's; for a hypermodel it stays `None`: each trial uses its
+            `batch_size` hyperparameter (128 unless overridden or searched).
             Defaults to `None`.
         early_stopping: Stop a trial after this many epochs without improvement
             of the objective, keeping its best weights; `None` never stops early.
@@ -149,7 +140,7 @@ class RunSpec:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     search: str = "none"
     trials: int = 10
-    epochs: int = 5
+    epochs: int | None = None
     batch_size: int | None = None
     early_stopping: int | None = None
     max_params: int | None = None
@@ -259,8 +250,42 @@ class RunSpec:
 
     @property
     def direction(self) -> str:
-        """`"min"` for an objective that is a loss, else `"max"`."""
-        return "min" if self.objective.endswith("loss") else "max"
+        """`"min"` for an objective that is a loss, else `"max"` (`objective_direction`)."""
+        return objective_direction(self.objective)
+
+    @property
+    def epoch_count(self) -> int:
+        """The epochs the run trains: `epochs`, or what `None` resolves to."""
+        if self.epochs is not None:
+            return self.epochs
+        return recipe(self.model).epochs if self.is_preset else DEFAULT_EPOCHS
+
+    def resolved(self) -> RunSpec:
+        """The spec with the fields a preset's recipe decides filled in.
+
+        This is the one place where a preset's recipe meets a spec: `run`,
+        `prepare_run_dir`, the command line and the terminal UI all call it, and
+        `spec.toml` records its result. A field given explicitly is kept.
+
+        Example:
+
+        >>> RunSpec(model="mnist_cnn").resolved().epochs
+        15
+        >>> RunSpec(model="mnist_cnn", epochs=2).resolved().epochs  # given explicitly: kept
+        2
+        >>> RunSpec(model="mlp").resolved().batch_size is None  # each trial's hyperparameter
+        True
+        """
+        batch_size = self.batch_size
+        if batch_size is None and self.is_preset:
+            batch_size = recipe(self.model).batch_size
+        if (self.epochs, self.batch_size) == (self.epoch_count, batch_size):
+            return self
+        token = _CHECK_OVERRIDES.set(False)  # unchanged, and checked (or not) when made
+        try:
+            return self.replace(epochs=self.epoch_count, batch_size=batch_size)
+        finally:
+            _CHECK_OVERRIDES.reset(token)
 
     # -- validation ------------------------------------------------------------------
 
@@ -270,15 +295,13 @@ class RunSpec:
         Raises:
             SpecError: The first invalid field found.
         """
-        from kerasmnist.datasets import dataset_names
-
         _check_choice("dataset", self.dataset, dataset_names())
         _check_validation(self.validation)
-        for name in ("trials", "epochs", "replicates", "executions_per_trial", "max_failed_trials"):
+        for name in ("trials", "replicates", "executions_per_trial", "max_failed_trials"):
             _check_int(name, getattr(self, name), minimum=1)
         _check_int("seed", self.seed, minimum=0)
         _check_int("hyperband_factor", self.hyperband_factor, minimum=2)
-        for name in ("batch_size", "early_stopping", "max_params", "limit"):
+        for name in ("epochs", "batch_size", "early_stopping", "max_params", "limit"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), minimum=1)
         if self.max_minutes is not None and (
@@ -321,6 +344,67 @@ class RunSpec:
         if self.overrides:
             raise SpecError("overrides", f"preset {self.model!r} takes no overrides; found "
                             f"{sorted(self.overrides)}")
+
+
+def objective_direction(objective: str) -> str:
+    """Whether an objective is minimised (`"min"`: a loss) or maximised (`"max"`).
+
+    Example:
+
+    >>> objective_direction("val_loss"), objective_direction("val_accuracy")
+    ('min', 'max')
+    """
+    return "min" if objective.endswith("loss") else "max"
+
+
+def check_spec(
+    values: Mapping[str, Any], *, check_overrides: bool = True
+) -> tuple[RunSpec | None, dict[str, str]]:
+    """Checks spec fields and reports every bad one as data, for a form.
+
+    Each field is checked alone (so that every bad field is reported at once),
+    then all of them together.
+
+    Args:
+        values: `RunSpec` fields and values.
+        check_overrides: Whether to check a hypermodel's overrides against its
+            space, which imports keras-tuner (and TensorFlow); the process that
+            runs the spec checks them when it reads it. Defaults to `True`.
+
+    Returns:
+        The spec (or `None` if a field is bad) and the message of each bad
+        field by field name (an override's error is reported as `"overrides"`).
+
+    Example:
+
+    >>> spec, errors = check_spec({"epochs": 0, "seed": -1})
+    >>> spec, sorted(errors)
+    (None, ['epochs', 'seed'])
+    """
+    errors: dict[str, str] = {}
+    values = dict(values)
+    overrides = values.pop("overrides", {})
+
+    def attempt(**fields: Any) -> RunSpec | None:
+        token = _CHECK_OVERRIDES.set(check_overrides)
+        try:
+            return RunSpec(**fields)
+        except SpecError as error:
+            errors.setdefault(error.field.split(".")[0], error.detail)
+            return None
+        except TypeError as error:  # a field RunSpec does not have
+            errors.setdefault("(form)", str(error))
+            return None
+        finally:
+            _CHECK_OVERRIDES.reset(token)
+
+    for name, value in values.items():
+        attempt(**{name: value})
+    if overrides:
+        attempt(model=values.get("model", RunSpec.model), overrides=overrides)
+    if errors:
+        return None, errors
+    return attempt(**values, overrides=overrides), errors
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -406,8 +490,7 @@ def _check_validation(value: Any) -> None:
 
 
 def _check_objective(objective: Any, validation: float, full_eval: bool) -> None:
-    allowed = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
-    _check_choice("objective", objective, allowed)
+    _check_choice("objective", objective, OBJECTIVES)
     if objective.startswith("val_") and validation == 0:
         raise SpecError("objective", f"{objective!r} needs a validation set; set validation "
                         "above 0 or use train_accuracy")

@@ -1,0 +1,361 @@
+"""Training in a run: the data, replicates, random restarts, distillation, trial callbacks.
+
+The run engine (`kerasmnist.runs.engine`) calls `train_replicates` for a plain
+run and for a search's retrained best model; the search (`kerasmnist.runs.search`)
+gives each trial `trial_callbacks`. Every replicate ends with a `result.json`
+beside its model, so that a resumed run keeps the replicates already trained.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from kerasmnist import presets
+from kerasmnist.budget import ParamBudget
+from kerasmnist.callbacks import EventLogger, FullEvalMetrics
+from kerasmnist.datasets import Dataset, load_dataset
+from kerasmnist.distillation import Distiller
+from kerasmnist.errors import KerasMnistError, RunError, TrialFailed
+from kerasmnist.events import EventWriter
+from kerasmnist.fileio import atomic_path, atomic_write_json
+from kerasmnist.hypermodels import MnistHyperModel, build_hypermodel
+from kerasmnist.recipes import recipe
+from kerasmnist.runs.spec import RunSpec
+
+__all__ = ["NanCheck", "ParamsRecorder", "batch_size_of", "better", "fit_data", "history_score", "hypermodel",
+           "load_data", "merged_train_validation", "plain_builder", "plain_hyperparameters", "rss_mb",
+           "trial_callbacks", "train_replicates"]
+
+Models = dict[str, tuple[keras.Model, float]]
+"""Trained models by trial id, each with its score."""
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def load_data(spec: RunSpec) -> Dataset:
+    """The spec's data set, split, with its training set cut to `spec.limit`."""
+    data = load_dataset(spec.dataset, validation=spec.validation, seed=spec.seed)
+    if spec.limit is not None and spec.limit < len(data.y_train):
+        data.x_train, data.y_train = data.x_train[:spec.limit], data.y_train[:spec.limit]
+    return data
+
+
+def fit_data(data: Dataset) -> dict[str, Any]:
+    """`fit`'s `x`, `y` and (when there is one) `validation_data`, flat."""
+    x, y = data.arrays("train")
+    kwargs: dict[str, Any] = {"x": x, "y": y}
+    if len(data.y_val):
+        kwargs["validation_data"] = data.arrays("validation")
+    return kwargs
+
+
+def merged_train_validation(data: Dataset) -> Dataset:
+    """The data set with its validation examples moved into training (for a retrain)."""
+    return Dataset(data.name, data.class_names,
+                   np.concatenate([data.x_train, data.x_val]),
+                   np.concatenate([data.y_train, data.y_val]),
+                   data.x_val[:0], data.y_val[:0], data.x_test, data.y_test, data.files)
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+def hypermodel(spec: RunSpec, data: Dataset, *, budget: bool = True) -> MnistHyperModel:
+    """The spec's hypermodel, with its overrides (and its budget, unless `budget=False`)."""
+    return build_hypermodel(spec.model, dataset=data,
+                            max_params=spec.max_params if budget else None, **dict(spec.overrides))
+
+
+def plain_builder(spec: RunSpec, data: Dataset) -> Callable[[], keras.Model]:
+    """Builds a plain run's model: the preset, or the hypermodel's defaults with the overrides."""
+    def build() -> keras.Model:
+        if spec.is_preset:
+            return presets.build(spec.model, input_shape=(math.prod(data.image_shape),),
+                                 num_classes=data.num_classes, epochs=spec.epoch_count,
+                                 steps_per_epoch=math.ceil(len(data.y_train) / batch_size_of(spec, {})),
+                                 augment=_teacher_of(spec) is None)
+        return hypermodel(spec, data).build(kt.HyperParameters())
+    return build
+
+
+def plain_hyperparameters(spec: RunSpec, data: Dataset) -> dict[str, Any]:
+    """A plain run's hyperparameters: `{"preset": name}`, or the hypermodel's values."""
+    if spec.is_preset:
+        return {"preset": spec.model}
+    hp = kt.HyperParameters()
+    hypermodel(spec, data, budget=False).build(hp)  # the budget is checked when training
+    return dict(hp.values)
+
+
+def batch_size_of(spec: RunSpec, hyperparameters: Mapping[str, Any]) -> int:
+    """The batch size a model trains with: the resolved spec's (a preset's recipe's, see
+    `RunSpec.resolved`), else its `batch_size` hyperparameter, else 128 (the hypermodels')."""
+    return spec.batch_size or int(hyperparameters.get("batch_size", 128))
+
+
+# -- replicates ------------------------------------------------------------------------------
+
+
+def train_replicates(
+    spec: RunSpec,
+    data: Dataset,
+    directory: Path,
+    events: EventWriter,
+    verbose: int,
+    *,
+    build: Callable[[], keras.Model],
+    hyperparameters: dict[str, Any],
+    prefix: str = "r",
+) -> Models:
+    """Trains `spec.replicates` models (seeds `seed`, `seed + 1`, ...) in `directory`.
+
+    Replicates that an earlier start finished are loaded, not trained again.
+
+    Raises:
+        RunError: No replicate completed; the message lists why each failed.
+    """
+    fit = fit_data(data)
+    models: Models = {}
+    failures: list[str] = []
+    for i in range(spec.replicates):
+        trial_id = f"{prefix}{i}"
+        trial_dir = directory / trial_id
+        done = trial_dir / "result.json"
+        if done.is_file():
+            result = json.loads(done.read_text(encoding="utf-8"))
+            if result["status"] == "COMPLETED":
+                models[trial_id] = (keras.saving.load_model(trial_dir / "model.keras"), result["score"])
+            else:
+                failures.append(f"{trial_id}: {result.get('message')}")
+            continue
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(spec.seed + i)
+        hp = hyperparameters
+        events.trial_started(trial_id, hp, worker=worker_id(), replicate=i)
+        status, score, message, params = "COMPLETED", None, None, None
+        try:
+            model = build()
+            params = model.count_params()
+            if spec.max_params is not None:
+                ParamBudget(spec.max_params).enforce(model)
+            model, score = _train_one(spec, data, fit, model, build, events, trial_id, spec.seed + i,
+                                      verbose, batch_size_of(spec, hp), directory.parent)
+        except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
+            status, message = "FAILED", str(error).splitlines()[0]
+            params = getattr(getattr(error, "report", None), "params", params)
+        if status == "COMPLETED":
+            with atomic_path(trial_dir / "model.keras") as tmp:
+                model.save(tmp)
+            models[trial_id] = (model, float(score) if score is not None else float("nan"))
+        else:
+            failures.append(f"{trial_id}: {message}")
+        atomic_write_json(done, {"status": status, "score": score, "message": message,
+                                 "params": params, "hyperparameters": hp})
+        events.trial_ended(trial_id, status=status, score=score, params=params,
+                           worker=worker_id(), message=message, rss_mb=rss_mb())
+    if not models:
+        raise RunError("No model completed training: " + "; ".join(failures))
+    return models
+
+
+def _train_one(
+    spec: RunSpec, data: Dataset, fit: dict[str, Any], model: keras.Model,
+    build: Callable[[], keras.Model], events: EventWriter, trial_id: str, seed: int, verbose: int,
+    batch_size: int, run_dir: Path,
+) -> tuple[keras.Model, float | None]:
+    """One replicate: its teacher and restarts (a preset's recipe's), then its epochs."""
+    teacher = _teacher_of(spec)
+    prepare = (_distillation(spec.model, teacher, data, fit, events, trial_id, verbose)
+               if teacher is not None else _unchanged)
+    model = prepare(model)
+    model, initial_epoch, score = _best_start(spec, model, build, prepare, fit, batch_size, events,
+                                              trial_id, seed, verbose)
+    if initial_epoch < spec.epoch_count:
+        callbacks = trial_callbacks(spec, data, events, run_dir, trial_id)
+        history = model.fit(**fit, epochs=spec.epoch_count, initial_epoch=initial_epoch,
+                            batch_size=batch_size, callbacks=callbacks, verbose=verbose)
+        score = history_score(history.history, spec)
+    return getattr(model, "student", model), score  # a Distiller keeps only its student
+
+
+def _teacher_of(spec: RunSpec) -> str | None:
+    """The preset a plain preset run distils from (its recipe's `teacher`), if any."""
+    if spec.search != "none" or not spec.is_preset:
+        return None
+    return recipe(spec.model).teacher
+
+
+def _unchanged(model: keras.Model) -> keras.Model:
+    return model
+
+
+def _distillation(
+    name: str, teacher: str, data: Dataset, fit: dict[str, Any],
+    events: EventWriter, trial_id: str, verbose: int,
+) -> Callable[[keras.Model], keras.Model]:
+    """Trains the `teacher` preset with its recipe on the same data; returns the function
+    that wraps a student (preset `name`) in a compiled `Distiller` from that teacher, with
+    the student's optimizer and loss and the temperature, alpha and shift of its recipe."""
+    own = recipe(teacher)
+    started = time.monotonic()
+    teacher_model = presets.build(
+        teacher, input_shape=(math.prod(data.image_shape),), num_classes=data.num_classes,
+        steps_per_epoch=math.ceil(len(data.y_train) / own.batch_size))
+    history = teacher_model.fit(**fit, epochs=own.epochs, batch_size=own.batch_size,
+                                callbacks=[NanCheck()], verbose=verbose)
+    logs = {key: values[-1] for key, values in history.history.items()}
+    events.teacher_trained(trial_id, teacher=teacher, params=teacher_model.count_params(),
+                           epochs=own.epochs, logs=logs, seconds=round(time.monotonic() - started, 3))
+    mine = recipe(name)
+
+    def distil(student: keras.Model) -> keras.Model:
+        distiller = Distiller(student, teacher_model, temperature=mine.temperature,
+                              alpha=mine.alpha, shift=mine.shift, name=f"{student.name}_distiller")
+        distiller.compile(optimizer=student.optimizer, loss=student.loss, metrics=["accuracy"])
+        return distiller
+    return distil
+
+
+def _best_start(
+    spec: RunSpec, first: keras.Model, build: Callable[[], keras.Model],
+    prepare: Callable[[keras.Model], keras.Model], fit: dict[str, Any], batch_size: int,
+    events: EventWriter, trial_id: str, seed: int, verbose: int,
+) -> tuple[keras.Model, int, float | None]:
+    """A plain preset run's random restarts (its recipe's `restarts`).
+
+    Trains `first` and `restarts - 1` more models, each `prepare(build())` after seeding
+    with `[seed, k]`, for `restart_epochs` epochs (at most the run's), keeps the best by
+    the run's objective and drops the others. A `train_` objective is read from the
+    training metrics Keras logs, as the restarts have no full evaluation. Returns the
+    model, the epochs it has trained and its score; without restarts, `first`, 0, None.
+    """
+    if spec.search != "none" or not spec.is_preset or recipe(spec.model).restarts == 1:
+        return first, 0, None
+    own = recipe(spec.model)
+    epochs = min(own.restart_epochs, spec.epoch_count)
+    objective = spec.objective.removeprefix("train_")
+    best: tuple[float | None, int, keras.Model] | None = None
+    failures = []
+    for k in range(own.restarts):
+        if k:
+            keras.utils.set_random_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
+        model = prepare(build()) if k else first
+        try:
+            history = model.fit(**fit, epochs=epochs, batch_size=batch_size,
+                                callbacks=[NanCheck()], verbose=verbose).history
+        except TrialFailed as error:
+            failures.append(f"restart {k}: {error}")
+            events.restart_ended(trial_id, restart=k, epochs=epochs, objective=objective, score=None,
+                                 message=str(error))
+            continue
+        score = history_score(history, spec, objective)
+        events.restart_ended(trial_id, restart=k, epochs=epochs, objective=objective, score=score)
+        if best is None or better(score, best[0], spec.direction):
+            best = (score, k, model)
+    if best is None:
+        raise TrialFailed("every restart failed: " + "; ".join(failures))
+    events.restart_chosen(trial_id, restart=best[1], epochs=epochs, objective=objective, score=best[0])
+    return best[2], epochs, best[0]
+
+
+def better(score: float | None, than: float | None, direction: str) -> bool:
+    """Whether `score` beats `than` in `direction` (`"min"` or `"max"`); a missing or
+    non-finite score beats nothing and loses to anything."""
+    def finite(value: float | None) -> bool:
+        return value is not None and math.isfinite(value)
+
+    if not finite(score):
+        return False
+    if not finite(than):
+        return True
+    return score < than if direction == "min" else score > than  # type: ignore[operator]
+
+
+def history_score(history: Mapping[str, list[float]], spec: RunSpec, key: str | None = None) -> float | None:
+    """The best of the run's objective (or of the metric `key`) in a fit's history."""
+    values = [v for v in history.get(key or spec.objective, []) if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    return float(min(values) if spec.direction == "min" else max(values))
+
+
+# -- callbacks -------------------------------------------------------------------------------
+
+
+def trial_callbacks(
+    spec: RunSpec, data: Dataset, events: EventWriter, run_dir: Path, trial_id: str
+) -> list[keras.callbacks.Callback]:
+    """FullEvalMetrics first, then the NaN check, early stopping, logs, the event log."""
+    callbacks: list[keras.callbacks.Callback] = []
+    if spec.full_eval:
+        sets = ("train", "validation") if len(data.y_val) else ("train",)
+        callbacks.append(FullEvalMetrics(data, sets=sets, confusion=sets[-1], events=events,
+                                         trial_id=trial_id))
+    callbacks.append(NanCheck())
+    if spec.early_stopping is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=spec.objective, mode=spec.direction, patience=spec.early_stopping,
+            restore_best_weights=True))
+    if spec.csv_log:
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "logs" / f"{trial_id}.csv")))
+    if spec.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard" / trial_id)))
+    callbacks.append(EventLogger(events, trial_id=trial_id))
+    return callbacks
+
+
+class NanCheck(keras.callbacks.Callback):
+    """Fails the trial when the epoch's loss is not finite (keras-tuner goes on)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrialFailed(f"the training loss became {float(loss)} at epoch {epoch + 1}")
+
+
+class ParamsRecorder(keras.callbacks.Callback):
+    """Records the weight count of each trial's model in a shared mapping."""
+
+    def __init__(self, counts: dict[str, int], trial_id: str) -> None:
+        super().__init__()
+        self.counts = counts  # not `params`: Keras sets that to fit's settings
+        self.trial_id = trial_id
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.counts[self.trial_id] = int(self.model.count_params())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ParamsRecorder:
+        clone = copy.copy(self)  # shares the mapping
+        memo[id(self)] = clone
+        return clone
+
+
+# -- the process -----------------------------------------------------------------------------
+
+
+def worker_id() -> str:
+    """The id of this process in a search: keras-tuner's `KERASTUNER_TUNER_ID`, else `tuner0`."""
+    return os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+
+
+def rss_mb() -> float | None:
+    """The process's resident memory now, in MiB (Linux), or `None`."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as stream:
+            pages = int(stream.read().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
