@@ -6,7 +6,7 @@ The module imports neither Keras nor TensorFlow.
 Schema (version 1). Every line is one JSON object with these fields:
 
 - `schema`: the schema version, `1`;
-- `event`: the event type, below;
+- `event`: the event type, below (the values of `EventType`);
 - `time`: Unix time in seconds (float) when it was written;
 
 and, by event type:
@@ -22,6 +22,14 @@ and, by event type:
   metrics included), `seconds`;
 - `confusion`: `trial_id`, `epoch`, `split`, `class_names`, `matrix` (rows true,
   columns predicted, counts), `per_class` (class -> precision, recall, f1, support);
+- `teacher_trained`: `trial_id`, `teacher` (the preset a distilled model learns
+  from), `params` (its weight count), `epochs` (it trained), `logs` (its last
+  epoch's), `seconds`; written before the trial's own epochs;
+- `restart_ended`: `trial_id`, `restart` (0-based), `epochs` (it trained),
+  `objective` (the logged metric compared), `score` (or null when it failed),
+  `message` (why it failed, or null); one of a preset's random restarts;
+- `restart_chosen`: `trial_id`, `restart`, `epochs`, `objective`, `score`: the
+  restart the trial goes on training from;
 - `trial_ended`: `trial_id`, `status` (e.g. "COMPLETED", "FAILED"), `score` (or
   null), `params` (weight count, or null); the run engine adds `worker`,
   `message` (why a trial failed, or null) and `rss_mb` (the process's resident
@@ -32,6 +40,14 @@ and, by event type:
   and can be resumed.
 
 A run that is resumed appends a new `run_started` to the same log.
+`kerasmnist.runs.state.RunState` folds a log into the state of its run.
+
+The version is still 1 although `teacher_trained`, `restart_ended` and
+`restart_chosen` were added to this list: the run engine wrote them, with these
+fields, before they were documented, so no line a reader of version 1 sees has
+changed (readers skip event types they do not know). Only `restart_ended` of a
+restart that succeeded now carries `message: null` where it had no `message`,
+which a reader already takes as null.
 Numbers that are not finite (a NaN loss) are written as `null`. A writer may add
 fields; readers ignore the ones they do not know. Lines are only ever appended,
 each with one `write`, and flushed at once. A line cut short by a crash is
@@ -41,6 +57,7 @@ it, so the next event starts on a line of its own.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import os
@@ -56,10 +73,40 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SCHEMA_VERSION", "EventTail", "EventWriter", "jsonable", "read_events"]
+from kerasmnist._enum import StrEnum
+
+__all__ = ["SCHEMA_VERSION", "TERMINAL_EVENTS", "EventTail", "EventType", "EventWriter", "jsonable",
+           "read_events"]
 
 SCHEMA_VERSION = 1
-TERMINAL_EVENTS = frozenset({"run_ended", "run_failed", "run_interrupted"})
+
+
+class EventType(StrEnum):
+    """The event types of the schema: the values of an event's `event` field.
+
+    Each compares equal to its value, so readers match an event read from a
+    log (a plain string) against these names rather than string literals.
+
+    Example:
+
+    >>> EventType.RUN_ENDED == "run_ended", EventType("trial_started").name
+    (True, 'TRIAL_STARTED')
+    """
+
+    RUN_STARTED = "run_started"
+    TRIAL_STARTED = "trial_started"
+    EPOCH_ENDED = "epoch_ended"
+    CONFUSION = "confusion"
+    TEACHER_TRAINED = "teacher_trained"
+    RESTART_ENDED = "restart_ended"
+    RESTART_CHOSEN = "restart_chosen"
+    TRIAL_ENDED = "trial_ended"
+    RUN_ENDED = "run_ended"
+    RUN_FAILED = "run_failed"
+    RUN_INTERRUPTED = "run_interrupted"
+
+
+TERMINAL_EVENTS = frozenset({EventType.RUN_ENDED, EventType.RUN_FAILED, EventType.RUN_INTERRUPTED})
 """Events after which a run writes nothing more (until it is resumed)."""
 
 
@@ -98,8 +145,11 @@ class EventWriter:
             _write_all(self._fd, b"\n")
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Appends one event; returns the record written."""
-        record = {"schema": SCHEMA_VERSION, "event": event, "time": time.time(), **fields}
+        """Appends one event; returns the record written.
+
+        The methods below write the documented types; this writes any.
+        """
+        record = {"schema": SCHEMA_VERSION, "event": str(event), "time": time.time(), **fields}
         line = json.dumps(jsonable(record), separators=(",", ":"), allow_nan=False) + "\n"
         with self._lock:
             _write_all(self._fd, line.encode("utf-8"))
@@ -110,14 +160,14 @@ class EventWriter:
     def run_started(self, spec: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
         """Records the start of a run, with the versions that will produce it."""
         backend = _backend()
-        return self.write("run_started", spec=dict(spec), backend=backend,
+        return self.write(EventType.RUN_STARTED, spec=dict(spec), backend=backend,
                           versions=_versions(backend), **extra)
 
     def trial_started(
         self, trial_id: str, hyperparameters: Mapping[str, Any], **extra: Any
     ) -> dict[str, Any]:
         """Records the start of a trial and its hyperparameters."""
-        return self.write("trial_started", trial_id=trial_id,
+        return self.write(EventType.TRIAL_STARTED, trial_id=trial_id,
                           hyperparameters=dict(hyperparameters), **extra)
 
     def epoch_ended(
@@ -130,7 +180,7 @@ class EventWriter:
         trial_id: str | None = None,
     ) -> dict[str, Any]:
         """Records one epoch's logs (0-based `epoch`, as Keras counts)."""
-        return self.write("epoch_ended", trial_id=trial_id, epoch=epoch, epochs=epochs,
+        return self.write(EventType.EPOCH_ENDED, trial_id=trial_id, epoch=epoch, epochs=epochs,
                           logs=dict(logs), seconds=seconds)
 
     def confusion(
@@ -144,30 +194,79 @@ class EventWriter:
         per_class: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Records a confusion matrix of counts (rows true, columns predicted)."""
-        return self.write("confusion", trial_id=trial_id, epoch=epoch, split=split,
+        return self.write(EventType.CONFUSION, trial_id=trial_id, epoch=epoch, split=split,
                           class_names=list(class_names), matrix=np.asarray(matrix).tolist(),
                           per_class=dict(per_class or {}))
+
+    def teacher_trained(
+        self, trial_id: str, *, teacher: str, params: int, epochs: int, logs: Mapping[str, Any],
+        seconds: float,
+    ) -> dict[str, Any]:
+        """Records the training of the teacher a trial's model is distilled from.
+
+        Args:
+            trial_id: The trial.
+            teacher: The teacher's preset name.
+            params: The teacher's weight count.
+            epochs: Epochs it trained.
+            logs: Its last epoch's logs.
+            seconds: How long it trained.
+        """
+        return self.write(EventType.TEACHER_TRAINED, trial_id=trial_id, teacher=teacher,
+                          params=params, epochs=epochs, logs=dict(logs), seconds=seconds)
+
+    def restart_ended(
+        self, trial_id: str, *, restart: int, epochs: int, objective: str, score: float | None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Records the end of one of a trial's random restarts.
+
+        Args:
+            trial_id: The trial.
+            restart: The restart's number, from 0.
+            epochs: Epochs it trained.
+            objective: The logged metric the restarts are compared by.
+            score: Its value of `objective`, or `None` when the restart failed.
+            message: Why it failed. Defaults to `None`.
+        """
+        return self.write(EventType.RESTART_ENDED, trial_id=trial_id, restart=restart,
+                          epochs=epochs, objective=objective, score=score, message=message)
+
+    def restart_chosen(
+        self, trial_id: str, *, restart: int, epochs: int, objective: str, score: float | None,
+    ) -> dict[str, Any]:
+        """Records the restart a trial goes on training from (the best by `objective`).
+
+        Args:
+            trial_id: The trial.
+            restart: The chosen restart's number, from 0.
+            epochs: Epochs it has trained.
+            objective: The logged metric the restarts were compared by.
+            score: Its value of `objective`.
+        """
+        return self.write(EventType.RESTART_CHOSEN, trial_id=trial_id, restart=restart,
+                          epochs=epochs, objective=objective, score=score)
 
     def trial_ended(
         self, trial_id: str, *, status: str, score: float | None = None, params: int | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
         """Records the end of a trial."""
-        return self.write("trial_ended", trial_id=trial_id, status=status, score=score,
+        return self.write(EventType.TRIAL_ENDED, trial_id=trial_id, status=status, score=score,
                           params=params, **extra)
 
     def run_ended(self, results: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Records the successful end of a run."""
-        return self.write("run_ended", results=dict(results or {}))
+        return self.write(EventType.RUN_ENDED, results=dict(results or {}))
 
     def run_interrupted(self, reason: str = "interrupted") -> dict[str, Any]:
         """Records that a run was stopped before its end; it can be resumed."""
-        return self.write("run_interrupted", reason=reason)
+        return self.write(EventType.RUN_INTERRUPTED, reason=reason)
 
     def run_failed(self, error: BaseException) -> dict[str, Any]:
         """Records a run's failure with the error and its traceback."""
         return self.write(
-            "run_failed", error=str(error), error_type=type(error).__name__,
+            EventType.RUN_FAILED, error=str(error), error_type=type(error).__name__,
             traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
         )
 
@@ -312,7 +411,10 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON types: NumPy scalars and arrays converted, non-finite floats to None."""
+    """Plain JSON types: NumPy scalars and arrays converted, non-finite floats to None,
+    enumerations (such as `EventType` or a run's status) to their values."""
+    if isinstance(value, enum.Enum):
+        value = value.value
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kerasmnist import EventWriter, read_events
-from kerasmnist.events import SCHEMA_VERSION
+from kerasmnist.events import SCHEMA_VERSION, TERMINAL_EVENTS, EventType
 
 
 def test_every_event_type_round_trips_with_schema_and_time(tmp_path):
@@ -43,6 +43,45 @@ def test_every_event_type_round_trips_with_schema_and_time(tmp_path):
     assert read[4]["params"] == 7850
     assert read[5]["error_type"] == "RuntimeError" and "out of memory" in read[5]["traceback"]
     assert len(path.read_text().splitlines()) == 7  # one object per line
+
+
+def test_teacher_and_restart_events_are_written_with_their_documented_fields(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as events:
+        events.teacher_trained("r0", teacher="mnist_cnn", params=np.int64(1200), epochs=15,
+                               logs={"val_accuracy": np.float32(0.5)}, seconds=84.25)
+        events.restart_ended("r0", restart=0, epochs=10, objective="val_accuracy", score=0.85)
+        events.restart_ended("r0", restart=1, epochs=10, objective="val_accuracy", score=math.nan,
+                             message="the loss became nan")
+        events.restart_chosen("r0", restart=0, epochs=10, objective="val_accuracy", score=0.85)
+    fields = [{k: v for k, v in e.items() if k not in ("schema", "time")} for e in read_events(path)]
+    assert fields == [
+        {"event": "teacher_trained", "trial_id": "r0", "teacher": "mnist_cnn", "params": 1200,
+         "epochs": 15, "logs": {"val_accuracy": 0.5}, "seconds": 84.25},
+        {"event": "restart_ended", "trial_id": "r0", "restart": 0, "epochs": 10,
+         "objective": "val_accuracy", "score": 0.85, "message": None},
+        {"event": "restart_ended", "trial_id": "r0", "restart": 1, "epochs": 10,
+         "objective": "val_accuracy", "score": None, "message": "the loss became nan"},
+        {"event": "restart_chosen", "trial_id": "r0", "restart": 0, "epochs": 10,
+         "objective": "val_accuracy", "score": 0.85},
+    ]
+
+
+def test_every_event_type_is_documented_and_has_a_writer_method():
+    import kerasmnist.events as module
+
+    for kind in EventType:
+        assert f"- `{kind.value}`:" in module.__doc__, kind
+        assert callable(getattr(EventWriter, kind.value)), kind
+    assert EventType.RUN_ENDED == "run_ended" and f"{EventType.CONFUSION}" == "confusion"
+    assert "run_failed" in TERMINAL_EVENTS and "trial_ended" not in TERMINAL_EVENTS
+
+
+def test_listeners_get_the_event_type_as_a_plain_string(tmp_path):
+    seen = []
+    with EventWriter(tmp_path / "e.jsonl", listeners=[seen.append]) as events:
+        events.write(EventType.RUN_INTERRUPTED, reason="test")
+    assert type(seen[0]["event"]) is str and seen[0]["event"] == "run_interrupted"
 
 
 def test_non_finite_numbers_are_written_as_null(tmp_path):

@@ -6,26 +6,28 @@ import datetime
 import math
 from typing import Any
 
-__all__ = ["STATUS_STYLES", "duration", "metric", "setup_lines", "short_value", "status_text",
+from kerasmnist.runs.state import RunStatus, TrialState
+
+__all__ = ["STATUS_STYLES", "duration", "metric", "setup_lines", "status_text",
            "timestamp"]
 
 STATUS_STYLES = {
-    "running": "bold yellow",
-    "starting": "yellow",
-    "stopping": "bold magenta",
-    "finished": "bold green",
-    "failed": "bold red",
-    "interrupted": "magenta",
-    "new": "dim",
+    RunStatus.RUNNING: "bold yellow",
+    RunStatus.STARTING: "yellow",
+    RunStatus.STOPPING: "bold magenta",
+    RunStatus.FINISHED: "bold green",
+    RunStatus.FAILED: "bold red",
+    RunStatus.INTERRUPTED: "magenta",
+    RunStatus.NEW: "dim",
 }
 """The style of each run status, wherever a status is shown."""
 
 
-def status_text(status: str) -> Any:
+def status_text(status: RunStatus) -> Any:
     """A run status as styled Rich text."""
     from rich.text import Text
 
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+    return Text(str(status), style=STATUS_STYLES.get(status, ""))
 
 
 def duration(seconds: float | None) -> str:
@@ -61,58 +63,35 @@ def metric(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def short_value(value: Any) -> str:
-    """A hyperparameter value in a few characters.
+def setup_lines(trial: TrialState) -> list[str]:
+    """What ran before a trial's epochs (its teacher, its random restarts), a line per step.
 
     Example:
 
-    >>> short_value(0.00025413872), short_value(True), short_value(None), short_value(128)
-    ('0.000254', 'True', '', '128')
-    """
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def setup_lines(events: list[dict[str, Any]]) -> list[str]:
-    """What ran before a trial's epochs (`TrialState.setup`), a line per step.
-
-    Example:
-
-    >>> for line in setup_lines([
-    ...         {"event": "teacher_trained", "teacher": "mnist_cnn", "epochs": 15,
-    ...          "logs": {"val_accuracy": 0.993}},
-    ...         {"event": "restart_ended", "restart": 0, "epochs": 10, "score": 0.8518,
-    ...          "objective": "val_accuracy"},
-    ...         {"event": "restart_ended", "restart": 1, "epochs": 10, "score": None},
-    ...         {"event": "restart_ended", "restart": 2, "epochs": 10, "score": 0.9004},
-    ...         {"event": "restart_chosen", "restart": 2, "epochs": 10, "score": 0.9004}]):
+    >>> from kerasmnist.runs.state import Restart, TeacherTrained
+    >>> trial = TrialState("r0", teacher=TeacherTrained("mnist_cnn", epochs=15,
+    ...                                                 logs={"val_accuracy": 0.993}),
+    ...                    restarts=[Restart(0, 10, "val_accuracy", 0.8518), Restart(1, 10),
+    ...                              Restart(2, 10, "val_accuracy", 0.9004)],
+    ...                    chosen_restart=Restart(2, 10, "val_accuracy", 0.9004))
+    >>> for line in setup_lines(trial):
     ...     print(line)
     Teacher mnist_cnn trained: 15 epochs, val_accuracy 0.9930
     Restarts of 10 epochs: 0.8518, failed, 0.9004 (val_accuracy); training on restart 2
     """
     lines: list[str] = []
-    restarts: list[str] = []
-    objective, epochs, chosen = "", None, ""
-    for event in events:
-        kind = event.get("event")
-        if kind == "teacher_trained":
-            logs = event.get("logs") or {}
-            key = "val_accuracy" if metric(logs.get("val_accuracy")) else "accuracy"
-            shown = f", {key} {metric(logs.get(key))}" if metric(logs.get(key)) else ""
-            lines.append(f"Teacher {event.get('teacher')} trained: {event.get('epochs')} epochs"
-                         + shown)
-        elif kind == "restart_ended":
-            restarts.append(metric(event.get("score")) or "failed")
-            objective = event.get("objective") or objective
-            epochs = event.get("epochs", epochs)
-        elif kind == "restart_chosen":
-            chosen = f"; training on restart {event.get('restart')}"
-    if restarts:
-        lines.append(f"Restarts of {epochs} epochs: {', '.join(restarts)}"
-                     + (f" ({objective})" if objective else "") + chosen)
+    if trial.teacher is not None:
+        logs = trial.teacher.logs
+        key = "val_accuracy" if metric(logs.get("val_accuracy")) else "accuracy"
+        shown = f", {key} {metric(logs.get(key))}" if metric(logs.get(key)) else ""
+        lines.append(f"Teacher {trial.teacher.teacher} trained: {trial.teacher.epochs} epochs" + shown)
+    if trial.restarts:
+        scores = ", ".join(metric(r.score) or "failed" for r in trial.restarts)
+        objective = next((r.objective for r in reversed(trial.restarts) if r.objective), None)
+        chosen = trial.chosen_restart
+        lines.append(f"Restarts of {trial.restarts[-1].epochs} epochs: {scores}"
+                     + (f" ({objective})" if objective else "")
+                     + (f"; training on restart {chosen.restart}" if chosen is not None else ""))
     return lines
 
 

@@ -7,17 +7,19 @@ from pathlib import Path
 
 from kerasmnist.errors import KerasMnistError
 from kerasmnist.runs.rundir import EVENTS_FILE, RESULTS_FILE, SPEC_FILE, RunInfo, run_info
+from kerasmnist.runs.state import RunStatus
 
 __all__ = ["RunIndex"]
 
 _Signature = tuple[tuple[int, int] | None, ...]
+_LIVE = (RunStatus.RUNNING, RunStatus.STARTING)
 
 
 class RunIndex:
     """Summaries (`kerasmnist.runs.rundir.RunInfo`) of the runs under a directory.
 
     `refresh()` reads a run again only when its spec, event log or results
-    changed, or while it is running (its process may die without a word), so
+    changed, or while a process runs it (it may die without a word), so
     watching a directory of many finished runs costs a few `stat` calls.
 
     Reading a run only when its files changed also keeps the interface's probe of
@@ -41,7 +43,7 @@ class RunIndex:
         for path in candidates:
             signature = _signature(path)
             cached = self._cache.get(path)
-            if cached is None or cached[0] != signature or cached[1].status == "running":
+            if cached is None or cached[0] != signature or cached[1].status in _LIVE:
                 try:
                     cached = (signature, run_info(path))
                 except (KerasMnistError, OSError, ValueError):

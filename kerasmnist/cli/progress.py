@@ -1,4 +1,4 @@
-"""Live progress of a run on the terminal, drawn from its events."""
+"""Live progress of a run on the terminal, drawn from its events as `RunState` folds them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from kerasmnist.events import EventType
+from kerasmnist.runs.state import Restart, RunState, TrialState
+
 __all__ = ["RunProgress"]
 
 
@@ -22,7 +25,8 @@ class RunProgress:
 
     Each bar shows its count, the elapsed time and an estimate of what remains;
     each trial's end is also printed as a line, so a log of a run that was not
-    watched on a terminal still tells its story.
+    watched on a terminal still tells its story. What it shows comes from the
+    events it is given, folded into `state`.
 
     Args:
         console: Where to draw (standard error, so `--json` output stays clean).
@@ -38,8 +42,7 @@ class RunProgress:
         )
         self._trials = self.progress.add_task("trials", total=None, completed=trials_done)
         self._epochs = self.progress.add_task("epochs", total=None)
-        self._trial_id: str | None = None
-        self._objective = "val_accuracy"
+        self.state = RunState()
 
     def __enter__(self) -> RunProgress:
         self.progress.start()
@@ -49,43 +52,45 @@ class RunProgress:
         self.progress.stop()
 
     def __call__(self, event: dict[str, Any]) -> None:
+        self.state.apply([event])
         kind = event.get("event")
-        if kind == "run_started":
-            plan = event.get("plan") or {}
-            self._objective = (event.get("spec") or {}).get("objective", self._objective)
-            self.progress.update(self._trials, total=plan.get("trials"))
-            self.progress.update(self._epochs, total=plan.get("epochs"))
-        elif kind == "trial_started":
-            self._trial_id = event.get("trial_id")
-            self.progress.reset(self._epochs, description=f"trial {self._trial_id} epochs")
-        elif kind == "epoch_ended":
-            logs = event.get("logs") or {}
-            value = logs.get(self._objective)
-            shown = f" {self._objective} {value:.4f}" if isinstance(value, (int, float)) else ""
-            self.progress.update(self._epochs, completed=int(event.get("epoch", 0)) + 1,
-                                 total=event.get("epochs"),
-                                 description=f"trial {event.get('trial_id')} epochs{shown}")
-        elif kind == "teacher_trained":
-            value = (event.get("logs") or {}).get(self._objective)
-            shown = f", {self._objective} {value:.4f}" if isinstance(value, (int, float)) else ""
-            self.progress.console.print(
-                f"trial {event.get('trial_id')}: teacher {event.get('teacher')} trained "
-                f"({event.get('epochs')} epochs, {event.get('seconds', 0):.0f} s{shown})")
-        elif kind in ("restart_ended", "restart_chosen"):
-            score = event.get("score")
-            shown = (f"{event.get('objective')} {score:.4f}" if isinstance(score, (int, float))
-                     else event.get("message") or "no score")
-            what = "ended" if kind == "restart_ended" else "chosen, training on"
-            self.progress.console.print(
-                f"trial {event.get('trial_id')}: restart {event.get('restart')} {what} "
-                f"({event.get('epochs')} epochs, {shown})")
-        elif kind == "trial_ended":
+        trial = self.state.trial_of(event)
+        objective = self.state.objective
+        if kind == EventType.RUN_STARTED:
+            self.progress.update(self._trials, total=self.state.trials_planned)
+            self.progress.update(self._epochs, total=self.state.plan.get("epochs"))
+        elif trial is None:
+            return
+        elif kind == EventType.TRIAL_STARTED:
+            self.progress.reset(self._epochs, description=f"trial {trial.trial_id} epochs")
+        elif kind == EventType.EPOCH_ENDED:
+            value = trial.history(objective)[-1]
+            shown = f" {objective} {value:.4f}" if value is not None else ""
+            self.progress.update(self._epochs, completed=trial.epochs_done, total=trial.planned_epochs,
+                                 description=f"trial {trial.trial_id} epochs{shown}")
+        elif kind == EventType.TEACHER_TRAINED and trial.teacher is not None:
+            teacher = trial.teacher
+            value = teacher.logs.get(objective)
+            shown = f", {objective} {value:.4f}" if isinstance(value, (int, float)) else ""
+            self._print(trial, f"teacher {teacher.teacher} trained ({teacher.epochs} epochs, "
+                               f"{teacher.seconds or 0:.0f} s{shown})")
+        elif kind == EventType.RESTART_ENDED and trial.restarts:
+            self._print_restart(trial, trial.restarts[-1], "ended")
+        elif kind == EventType.RESTART_CHOSEN and trial.chosen_restart is not None:
+            self._print_restart(trial, trial.chosen_restart, "chosen, training on")
+        elif kind == EventType.TRIAL_ENDED:
             self.progress.advance(self._trials)
-            score = event.get("score")
-            shown = f"{self._objective} {score:.4f}" if isinstance(score, (int, float)) else "no score"
-            params = event.get("params")
-            weights = f", {params:,} weights" if isinstance(params, int) else ""
-            line = f"trial {event.get('trial_id')}: {event.get('status')}, {shown}{weights}"
-            if event.get("message"):
-                line += f" ({event['message']})"
-            self.progress.console.print(line)
+            shown = f"{objective} {trial.score:.4f}" if trial.score is not None else "no score"
+            weights = f", {trial.params:,} weights" if trial.params is not None else ""
+            line = f"{trial.status}, {shown}{weights}"
+            if trial.message:
+                line += f" ({trial.message})"
+            self._print(trial, line)
+
+    def _print_restart(self, trial: TrialState, restart: Restart, what: str) -> None:
+        shown = (f"{restart.objective} {restart.score:.4f}" if restart.score is not None
+                 else restart.message or "no score")
+        self._print(trial, f"restart {restart.restart} {what} ({restart.epochs} epochs, {shown})")
+
+    def _print(self, trial: TrialState, text: str) -> None:
+        self.progress.console.print(f"trial {trial.trial_id}: {text}")

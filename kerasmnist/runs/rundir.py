@@ -1,22 +1,25 @@
 """Run directories as seen from outside: status, summary, trials, the lock.
 
 The command line's `runs` commands and the terminal UI read runs through this
-module, which imports neither Keras nor TensorFlow. The run engine
-(`kerasmnist.runs.engine`) writes them.
+module, which imports neither Keras nor TensorFlow. Whatever it says of a run's
+log comes from the one fold of events, `kerasmnist.runs.state.RunState`. The run
+engine (`kerasmnist.runs.engine`) writes run directories.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kerasmnist.errors import InvalidArgumentError, KerasMnistError
+from kerasmnist.errors import InvalidArgumentError, KerasMnistError, RunBusyError
 from kerasmnist.events import read_events
 from kerasmnist.runs.spec import RunSpec
+from kerasmnist.runs.state import RunState, RunStatus
 
 __all__ = [
     "EVENTS_FILE",
@@ -31,6 +34,7 @@ __all__ = [
     "load_spec",
     "read_results",
     "run_info",
+    "run_state",
     "running_pid",
     "trial_table",
 ]
@@ -42,18 +46,17 @@ MODEL_FILE = "best_model.keras"
 LOCK_FILE = ".lock"
 
 
-class RunBusyError(KerasMnistError, RuntimeError):
-    """Another process is running the same run directory."""
-
-
 @dataclass(frozen=True)
 class RunInfo:
     """A run directory's summary.
 
     Attributes:
         path: The run directory.
-        status: `"running"`, `"finished"`, `"failed"`, `"interrupted"` (stopped,
-            or its process died; it can be resumed) or `"new"` (no event yet).
+        status: `RunState.status` given whether a process holds the run's lock:
+            `RUNNING`, `STARTING` (its process has not written since it started),
+            `FINISHED`, `FAILED`, `INTERRUPTED` (stopped, or its process died; it
+            can be resumed) or `NEW` (no event yet). A `RunStatus`, equal to its
+            value (`"running"`, ...).
         spec: The run's spec, or `None` if `spec.toml` is unreadable.
         started: Unix time of the first `run_started`, or `None`.
         trials_done: Trials (or replicates) that ended.
@@ -65,7 +68,7 @@ class RunInfo:
     """
 
     path: Path
-    status: str
+    status: RunStatus
     spec: RunSpec | None
     started: float | None
     trials_done: int
@@ -77,7 +80,7 @@ class RunInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON types."""
-        return {"path": str(self.path), "status": self.status,
+        return {"path": str(self.path), "status": self.status.value,
                 "spec": self.spec.to_dict() if self.spec else None, "started": self.started,
                 "trials_done": self.trials_done, "trials_planned": self.trials_planned,
                 "best_score": self.best_score, "test_accuracy": self.test_accuracy,
@@ -103,11 +106,29 @@ def load_spec(run_dir: str | os.PathLike[str], *, check_overrides: bool = True) 
     return RunSpec.from_toml(path, check_overrides=check_overrides)
 
 
-def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
+def run_info(run_dir: str | os.PathLike[str], *, state: RunState | None = None) -> RunInfo:
     """Summarises one run directory from its spec, event log and lock.
+
+    Args:
+        run_dir: The run directory.
+        state: Its log already folded (`run_state`), to save reading it again.
+            Defaults to `None` (read it).
+
+    Returns:
+        The summary.
 
     Raises:
         InvalidArgumentError: There is no run in `run_dir`.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> from kerasmnist.runs.spec import RunSpec
+    >>> run_dir = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (run_dir / SPEC_FILE).write_text(RunSpec().to_toml())
+    >>> info = run_info(run_dir)
+    >>> info.status, info.trials_done
+    (<RunStatus.NEW: 'new'>, 0)
     """
     path = Path(run_dir)
     if not (path / SPEC_FILE).is_file():
@@ -118,31 +139,28 @@ def run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
         spec: RunSpec | None = load_spec(path, check_overrides=False)
     except KerasMnistError:
         spec = None
-    status, started, planned, error, test_accuracy = "new", None, None, None, None
-    events = list(read_events(path / EVENTS_FILE)) if (path / EVENTS_FILE).exists() else []
-    for event in events:
-        kind = event.get("event")
-        if kind == "run_started":
-            status = "interrupted"  # until a later event says otherwise
-            started = started if started is not None else event.get("time")
-            planned = (event.get("plan") or {}).get("trials", planned)
-        elif kind == "run_ended":
-            status = "finished"
-            test_accuracy = (event.get("results") or {}).get("test_accuracy")
-        elif kind == "run_failed":
-            status, error = "failed", _tail(event.get("traceback") or event.get("error") or "")
-        elif kind == "run_interrupted":
-            status = "interrupted"
+    if state is None:
+        state = run_state(path)
     pid = running_pid(path)
-    if pid is not None:
-        status = "running"
-    trials = trial_table(events)
-    scores = [t["score"] for t in trials if t["score"] is not None]
-    best = None
-    if scores:
-        best = min(scores) if spec is not None and spec.direction == "min" else max(scores)
-    done = sum(t["status"] != "RUNNING" for t in trials)
-    return RunInfo(path, status, spec, started, done, planned, best, test_accuracy, error, pid)
+    best = state.best()
+    return RunInfo(path, state.status(alive=pid is not None), spec, state.started, state.trials_done,
+                   state.trials_planned, None if best is None else best.score, state.test_accuracy,
+                   state.error_tail, pid)
+
+
+def run_state(run_dir: str | os.PathLike[str]) -> RunState:
+    """A run directory's event log, folded: the state of the run as its events tell it.
+
+    A directory without a log yet gives the state of a new run.
+
+    Example:
+
+    >>> import tempfile
+    >>> run_state(tempfile.mkdtemp()).status(alive=None)
+    <RunStatus.NEW: 'new'>
+    """
+    path = Path(run_dir) / EVENTS_FILE
+    return RunState.from_events(read_events(path) if path.exists() else ())
 
 
 def list_runs(runs_dir: str | os.PathLike[str]) -> list[RunInfo]:
@@ -158,29 +176,20 @@ def list_runs(runs_dir: str | os.PathLike[str]) -> list[RunInfo]:
 
 
 def trial_table(events: str | os.PathLike[str] | Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every trial of a run's log, in start order.
+    """Every trial of a run's log, in start order (`RunState.trial_table`).
 
-    Each is a dict with `trial_id`, `status` (`"RUNNING"` until it ends),
-    `score`, `params`, `hyperparameters`, `worker` and `message`. A trial that
-    was restarted after an interruption appears once, with its latest start and
-    end.
+    Each is a dict with `trial_id`, `status` (`"RUNNING"` until it ends;
+    `"INTERRUPTED"` or `"STOPPED"` if the run was interrupted or failed during
+    it), `score`, `params`, `hyperparameters`, `worker` and `message`, in plain
+    JSON types. A trial that was restarted after an interruption appears once,
+    with its latest start and end, where it started last.
 
     Args:
         events: The `events.jsonl` path, or events already read.
     """
     if isinstance(events, (str, os.PathLike)):
         events = read_events(events)
-    trials: dict[str, dict[str, Any]] = {}
-    for event in events:
-        kind, trial_id = event.get("event"), str(event.get("trial_id"))
-        if kind == "trial_started":
-            trials[trial_id] = {"trial_id": trial_id, "status": "RUNNING", "score": None,
-                                "params": None, "hyperparameters": event.get("hyperparameters", {}),
-                                "worker": event.get("worker"), "message": None}
-        elif kind == "trial_ended" and trial_id in trials:
-            trials[trial_id].update(status=event.get("status"), score=event.get("score"),
-                                    params=event.get("params"), message=event.get("message"))
-    return list(trials.values())
+    return RunState.from_events(events).trial_table()
 
 
 def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -259,8 +268,6 @@ def _lock(fd: int, *, exclusive: bool, wait: float) -> bool:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no locks
         return True
-    import time
-
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -270,8 +277,3 @@ def _lock(fd: int, *, exclusive: bool, wait: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
-
-
-def _tail(text: str, lines: int = 3) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-

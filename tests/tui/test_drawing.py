@@ -11,8 +11,8 @@ from kerasmnist_tui.widgets.curves import Series, braille_chart
 from kerasmnist_tui.widgets.mistake_grid import half_block_image
 
 
-@pytest.mark.parametrize("module", ["kerasmnist_tui.formatting", "kerasmnist_tui.state",
-                                    "kerasmnist_tui.widgets.curves", "kerasmnist_tui.widgets.mistake_grid"])
+@pytest.mark.parametrize("module", ["kerasmnist_tui.formatting", "kerasmnist_tui.widgets.curves",
+                                    "kerasmnist_tui.widgets.mistake_grid"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from kerasmnist.events import EventWriter
 from kerasmnist.runs.spec import RunSpec
+from kerasmnist.runs.state import RunState, RunStatus
 from tests.tui.conftest import CLASSES, drive, fake_python, record_run, wait_for, wait_for_screen
 
 
@@ -151,7 +152,8 @@ CRASH = """
 import sys
 from pathlib import Path
 from kerasmnist.events import EventWriter
-run_dir = Path(sys.argv[sys.argv.index("--run-dir") + 1])
+args = sys.argv
+run_dir = Path(args[args.index("--run-dir") + 1] if "--run-dir" in args else args[args.index("resume") + 1])
 run_dir.mkdir(parents=True, exist_ok=True)
 (run_dir / "spec.toml").write_text('dataset = "mnist_sample"\\n')
 with EventWriter(run_dir / "events.jsonl") as events:
@@ -181,3 +183,30 @@ def test_a_process_that_dies_without_a_word_shows_the_end_of_its_error(runs_dir,
 async def _panel(pilot, app) -> ProgressPanel:
     screen = await wait_for_screen(pilot, RunScreen)
     return screen.query_one(ProgressPanel)
+
+
+def test_a_trial_s_teacher_and_restarts_are_shown_while_it_runs():
+    events = [
+        ("run_started", {"spec": {"model": "tiny_150"}, "plan": {"trials": 3, "epochs": 160}}),
+        ("trial_started", {"trial_id": "r0", "hyperparameters": {"preset": "tiny_150"}}),
+        ("teacher_trained", {"trial_id": "r0", "teacher": "mnist_cnn", "params": 1000, "epochs": 15,
+                             "logs": {"val_accuracy": 0.993}, "seconds": 80.0}),
+        ("restart_ended", {"trial_id": "r0", "restart": 0, "epochs": 10, "score": 0.8518,
+                           "objective": "val_accuracy"}),
+        ("restart_ended", {"trial_id": "r0", "restart": 1, "epochs": 10, "score": None,
+                           "objective": "val_accuracy", "message": "the loss became nan"}),
+    ]
+    state = RunState.from_events({"event": kind, "time": float(i), **fields}
+                                 for i, (kind, fields) in enumerate(events))
+    panel = ProgressPanel()
+    panel.show(state, RunStatus.RUNNING, state.progress(now=20.0, alive=True))
+    assert "Teacher mnist_cnn trained: 15 epochs, val_accuracy 0.9930" in _text(panel.content)
+    assert "Restarts of 10 epochs: 0.8518, failed (val_accuracy)" in _text(panel.content)
+    state.apply([{"event": "restart_chosen", "time": 6.0, "trial_id": "r0", "restart": 0, "epochs": 10,
+                  "score": 0.8518}])
+    panel.show(state, RunStatus.RUNNING, state.progress(now=20.0, alive=True))
+    assert "0.8518, failed (val_accuracy); training on restart 0" in _text(panel.content)
+    state.apply([{"event": "trial_ended", "time": 7.0, "trial_id": "r0", "status": "COMPLETED",
+                  "score": 0.9}])
+    panel.show(state, RunStatus.RUNNING, state.progress(now=30.0, alive=True))
+    assert "Restarts" not in _text(panel.content)  # shown for the trial under way only

@@ -9,31 +9,27 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from kerasmnist_tui.control import cancel_run, resume_run
 from kerasmnist_tui.mistakes import MistakeSearch, MistakesError
-from kerasmnist_tui.state import RunState
+from kerasmnist_tui.screens.base import AppScreen
 from kerasmnist_tui.widgets import ConfusionView, Curves, EpochTable, Leaderboard, MistakeGrid, ProgressPanel
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
 from kerasmnist.events import EventTail
 from kerasmnist.runs.rundir import EVENTS_FILE, MODEL_FILE, is_running
-
-if TYPE_CHECKING:
-    from kerasmnist_tui.app import KerasMnistApp
+from kerasmnist.runs.state import RunState, RunStatus
 
 __all__ = ["RunScreen"]
 
 _PROBE_SECONDS = 2.0
 
 
-class RunScreen(Screen[None]):
+class RunScreen(AppScreen):
     """Progress, the epoch table, the trial leaderboard, curves, the confusion matrix
     and the misclassified test images of one run.
 
@@ -57,7 +53,7 @@ class RunScreen(Screen[None]):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = RunState()
-        self.status = "new"
+        self.status = RunStatus.NEW
         self.chosen: str | None = None
         self._tail = EventTail(self.run_dir / EVENTS_FILE)
         self._alive: bool | None = None
@@ -65,11 +61,6 @@ class RunScreen(Screen[None]):
         self._mistakes: MistakeSearch | None = None
         self._mistakes_done = False
         self._read_error: str | None = None
-
-    @property
-    def kapp(self) -> KerasMnistApp:
-        """The app, typed."""
-        return cast("KerasMnistApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -115,15 +106,17 @@ class RunScreen(Screen[None]):
         self._draw_progress()
         self._poll_mistakes()
 
-    def _status(self) -> str:
+    def _status(self) -> RunStatus:
         launched = self.kapp.launcher.get(self.run_dir)
         if launched is not None and launched.alive:
             self._alive = True
             status = self.state.status(True)
-            return "stopping" if launched.stopping and status in ("running", "starting") else status
+            if launched.stopping and status in (RunStatus.RUNNING, RunStatus.STARTING):
+                return RunStatus.STOPPING
+            return status
         if launched is not None:
             self._alive = False
-        elif self.state.phase == "running":
+        elif self.state.phase is RunStatus.RUNNING:
             now = time.monotonic()
             if now - self._probed >= _PROBE_SECONDS:  # another process may run it: ask its lock
                 self._probed = now
@@ -135,13 +128,14 @@ class RunScreen(Screen[None]):
     def _draw_progress(self) -> None:
         launched = self.kapp.launcher.get(self.run_dir)
         note = self._read_error
-        if launched is not None and not launched.alive and launched.error() and self.status != "failed":
+        if (launched is not None and not launched.alive and launched.error()
+                and self.status is not RunStatus.FAILED):
             note = f"The kerasmnist process failed: {launched.error()}"
-        elif self.status == "stopping":
+        elif self.status is RunStatus.STOPPING:
             note = "Stopping: the run records where it stopped and leaves a resumable directory."
-        elif self.status == "interrupted":
+        elif self.status is RunStatus.INTERRUPTED:
             note = "Interrupted: press r to resume (completed trials are kept)."
-        elif self.status == "starting":
+        elif self.status is RunStatus.STARTING:
             note = "Starting: the run loads TensorFlow in its own process."
         progress = self.state.progress(time.time(), self._alive)
         command = launched.command if launched is not None else None
@@ -186,7 +180,7 @@ class RunScreen(Screen[None]):
                 grid.show_report(report)
             return
         wanted = self.query_one(TabbedContent).active == "mistakes-pane"
-        if (wanted and not self._mistakes_done and self.status == "finished"
+        if (wanted and not self._mistakes_done and self.status is RunStatus.FINISHED
                 and (self.run_dir / MODEL_FILE).is_file()):
             self._mistakes = MistakeSearch(self.run_dir, python=self.kapp.launcher.python)
             grid.show_message("Predicting the test set with the best model (in its own process)…")

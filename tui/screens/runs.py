@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from kerasmnist_tui.control import cancel_run, resume_run
 from kerasmnist_tui.formatting import metric, status_text, timestamp
+from kerasmnist_tui.screens.base import AppScreen
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.widgets.data_table import CellDoesNotExist
 from textual.worker import Worker, WorkerState
 
 from kerasmnist.runs.rundir import RunInfo
-
-if TYPE_CHECKING:
-    from kerasmnist_tui.app import KerasMnistApp
+from kerasmnist.runs.state import RunStatus
 
 __all__ = ["RunsScreen"]
 
 COLUMNS = ("run", "status", "dataset", "model", "search", "trials", "best", "test acc", "started")
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(AppScreen):
     """The runs found in the runs directory, newest first, refreshed while the app runs.
 
     A run started from this window shows `starting` until its process has
@@ -44,14 +42,9 @@ class RunsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.infos: dict[str, RunInfo] = {}
-        self.statuses: dict[str, str] = {}
+        self.statuses: dict[str, RunStatus] = {}
         self._loading = False
         self._timer: Timer | None = None
-
-    @property
-    def kapp(self) -> KerasMnistApp:
-        """The app, typed."""
-        return cast("KerasMnistApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -136,13 +129,13 @@ class RunsScreen(Screen[None]):
             Text(timestamp(info.started)),
         ]
 
-    def _status(self, info: RunInfo) -> str:
+    def _status(self, info: RunInfo) -> RunStatus:
         launched = self.kapp.launcher.get(info.path)
         if launched is None or not launched.alive:
             return info.status
         if launched.stopping:
-            return "stopping"
-        return "running" if info.status == "running" else "starting"
+            return RunStatus.STOPPING
+        return RunStatus.RUNNING if info.status is RunStatus.RUNNING else RunStatus.STARTING
 
     def _selected(self) -> str | None:
         table = self.query_one("#runs-table", DataTable)
@@ -161,9 +154,9 @@ class RunsScreen(Screen[None]):
             detail.update("")
             return
         text = Text(str(info.path), style="dim")
-        if info.error and info.status == "failed":
+        if info.error and info.status is RunStatus.FAILED:
             text.append("\n" + info.error, style="red")
-        elif info.status == "interrupted":
+        elif info.status is RunStatus.INTERRUPTED:
             text.append("\nInterrupted: press r to resume it.", style="magenta")
         detail.update(text)
 
@@ -190,11 +183,11 @@ class RunsScreen(Screen[None]):
     def action_cancel_run(self) -> None:
         """Stops the highlighted run gracefully."""
         key = self._selected()
-        if key is not None and cancel_run(self.kapp, Path(key), self.statuses.get(key, "new")):
+        if key is not None and cancel_run(self.kapp, Path(key), self.statuses.get(key, RunStatus.NEW)):
             self.refresh_runs()
 
     def action_resume_run(self) -> None:
         """Resumes the highlighted run."""
         key = self._selected()
-        if key is not None and resume_run(self.kapp, Path(key), self.statuses.get(key, "new")):
+        if key is not None and resume_run(self.kapp, Path(key), self.statuses.get(key, RunStatus.NEW)):
             self.refresh_runs()

@@ -6,9 +6,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kerasmnist_tui.state import TrialState
 from rich.text import Text
 from textual.widget import Widget
+
+from kerasmnist.runs.state import TrialState
 
 __all__ = ["Curves", "Series", "braille_chart"]
 

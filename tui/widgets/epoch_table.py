@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from kerasmnist_tui.formatting import metric
-from kerasmnist_tui.state import LOG_KEYS, RunState
 from rich.text import Text
 from textual.widgets import DataTable
+
+from kerasmnist.runs.state import LOG_KEYS, RunState
 
 __all__ = ["EpochTable"]
 

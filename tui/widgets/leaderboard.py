@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from kerasmnist_tui.formatting import STATUS_STYLES, metric, short_value
-from kerasmnist_tui.state import RunState, TrialState
+from kerasmnist_tui.formatting import STATUS_STYLES, metric
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from kerasmnist.runs.state import RunState, RunStatus, TrialState, TrialStatus
+from kerasmnist.runs.trials import short_value
+
 __all__ = ["Leaderboard"]
 
-_TRIAL_STYLES = {"COMPLETED": "green", "RUNNING": STATUS_STYLES["running"], "FAILED": "red",
-                 "INTERRUPTED": STATUS_STYLES["interrupted"]}
+_TRIAL_STYLES = {TrialStatus.COMPLETED: "green", TrialStatus.RUNNING: STATUS_STYLES[RunStatus.RUNNING],
+                 TrialStatus.FAILED: "red", TrialStatus.INTERRUPTED: STATUS_STYLES[RunStatus.INTERRUPTED]}
 
 
 class Leaderboard(DataTable[Text]):
@@ -78,14 +80,14 @@ class Leaderboard(DataTable[Text]):
             live = [v for v in trial.history(state.objective) if v is not None]
             pick = min if state.direction == "min" else max
             score = Text(metric(pick(live)) if live else "", style="dim italic", justify="right")
-        epochs = f"{len(trial.epochs)}" + (f"/{trial.planned_epochs}" if trial.planned_epochs else "")
+        epochs = f"{trial.epochs_done}" + (f"/{trial.planned_epochs}" if trial.planned_epochs else "")
         name = Text(trial.trial_id, style="bold" if trial is best else "")
         if trial is best:
             name.append(" ★", style="yellow")
         return [
             Text(str(rank) if trial.score is not None else "", justify="right"),
             name,
-            Text(trial.status, style=_TRIAL_STYLES.get(trial.status, "")),
+            Text(str(trial.status), style=_TRIAL_STYLES.get(trial.status, "")),
             score,
             Text("" if trial.params is None else f"{trial.params:,}", justify="right"),
             Text(epochs, justify="right"),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from kerasmnist_tui.formatting import duration, metric, setup_lines, status_text
-from kerasmnist_tui.state import Progress, RunState
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
+
+from kerasmnist.runs.state import Progress, RunState, RunStatus
 
 __all__ = ["ProgressPanel"]
 
@@ -30,10 +31,10 @@ class ProgressPanel(Static):
     }
     """
 
-    status: str = "new"
+    status: RunStatus = RunStatus.NEW
     """The status last drawn."""
 
-    def show(self, state: RunState, status: str, progress: Progress, *, note: str | None = None,
+    def show(self, state: RunState, status: RunStatus, progress: Progress, *, note: str | None = None,
              command: str | None = None) -> None:
         """Draws the panel.
 
@@ -47,7 +48,7 @@ class ProgressPanel(Static):
         self.status = status
         self.update(Group(*self._lines(state, status, progress, note, command)))
 
-    def _lines(self, state: RunState, status: str, progress: Progress, note: str | None,
+    def _lines(self, state: RunState, status: RunStatus, progress: Progress, note: str | None,
                command: str | None) -> list[RenderableType]:
         spec = state.spec
         head = Text.assemble(status_text(status), "  ")
@@ -62,7 +63,7 @@ class ProgressPanel(Static):
             bars.add_column()
         trials, epochs = progress.trials, progress.epochs
         of_trials, of_epochs = (f"of {trials}" if trials else "of ?"), (f"of {epochs}" if epochs else "of ?")
-        if status in ("running", "stopping") and progress.trial > progress.done:
+        if status in (RunStatus.RUNNING, RunStatus.STOPPING) and progress.trial > progress.done:
             trial_label = f"Trial {progress.trial} {of_trials}"
             epoch_label = f"Epoch {progress.epoch} {of_epochs}"
         else:
@@ -85,11 +86,11 @@ class ProgressPanel(Static):
         lines.append(Text(times))
         trial = state.trials.get(state.current) if state.current is not None else None
         if trial is not None:
-            lines.extend(Text(line, style="cyan") for line in setup_lines(trial.setup))
+            lines.extend(Text(line, style="cyan") for line in setup_lines(trial))
         summary = state.summary
-        if status == "finished" and summary:
+        if status == RunStatus.FINISHED and summary:
             lines.append(self._results(summary))
-        if state.error_tail and status == "failed":
+        if state.error_tail and status == RunStatus.FAILED:
             lines.append(Text(state.error_tail, style="red"))
         if note:
             lines.append(Text(note, style="bold magenta"))

@@ -1,68 +1,88 @@
-"""A run as its event log tells it: the state the run view draws, folded event by event.
+"""A run as its event log tells it: the one fold of `events.jsonl` that every reader uses.
 
-`RunState.apply(events)` takes events as `kerasmnist.events.EventTail.poll()`
-returns them, in any number of calls; fields it does not know are ignored and
-an event it cannot read is skipped (and counted), so a log written by a newer or
-crashed writer still shows what it can.
+`RunState.apply(events)` takes events as `kerasmnist.events.read_events` yields
+them or `kerasmnist.events.EventTail.poll()` returns them, in any number of
+calls. Fields it does not know are ignored and an event it cannot read is
+skipped (and counted), so a log written by a newer or crashed writer still
+shows what it can. `run_info`, `list_runs` and `trial_table`
+(`kerasmnist.runs.rundir`), the command line's progress bars and `runs`
+commands, and the terminal UI all read runs through it.
+
+Its trials are `kerasmnist.runs.trials.TrialState`s (re-exported here). The
+module imports neither Keras nor TensorFlow.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LOG_KEYS", "Progress", "RunState", "TrialState"]
+from kerasmnist._enum import StrEnum
+from kerasmnist.events import TERMINAL_EVENTS, EventType
+from kerasmnist.runs.spec import objective_direction
+from kerasmnist.runs.trials import (
+    Restart,
+    TeacherTrained,
+    TrialState,
+    TrialStatus,
+    as_count,
+    as_number,
+    rank_trials,
+    restart_of,
+    trial_status,
+    varying_hyperparameters,
+)
+
+__all__ = [
+    "LOG_KEYS",
+    "Progress",
+    "Restart",
+    "RunState",
+    "RunStatus",
+    "TeacherTrained",
+    "TrialState",
+    "TrialStatus",
+    "rank_trials",
+    "varying_hyperparameters",
+]
 
 LOG_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "train_loss", "train_accuracy")
 """The logged metrics the tables and curves show: Keras's running training
 metrics, the validation metrics and the full-evaluation training metrics."""
 
-_ENDED = {"run_ended": "finished", "run_failed": "failed", "run_interrupted": "interrupted"}
-_SETUP = ("teacher_trained", "restart_ended", "restart_chosen")
-_OPEN = ("RUNNING", "INTERRUPTED", "STOPPED")
 
+class RunStatus(StrEnum):
+    """A run's status. Each compares equal to its value (`RunStatus.FINISHED == "finished"`)
+    and is written as it in JSON.
 
-@dataclass
-class TrialState:
-    """One trial (or replicate) of a run.
+    - `NEW`: no event yet, and no process runs it;
+    - `STARTING`: a process runs it but has not written its `run_started` yet
+      (a new start, or a resume);
+    - `RUNNING`: started and not ended, and a process runs it (or that is unknown);
+    - `STOPPING`: asked to stop and not ended yet; only the one who asked knows
+      it (the terminal UI), as the log says nothing until the run ends;
+    - `FINISHED`, `FAILED`: it ended so;
+    - `INTERRUPTED`: stopped, or its process died; it can be resumed.
 
-    Attributes:
-        trial_id: The trial's id.
-        hyperparameters: Its hyperparameter values.
-        status: `"RUNNING"` until it ends, then the engine's status
-            (`"COMPLETED"`, `"FAILED"`, ...); `"INTERRUPTED"` when the run
-            stopped during the trial (`"STOPPED"` when it failed).
-        score: The objective's value, once ended.
-        params: The model's weight count, once ended.
-        message: Why the trial failed, or `None`.
-        epochs: Its `epoch_ended` events, in order.
-        planned_epochs: Epochs it was to run, or `None`.
-        confusion: Its latest validation `confusion` event, or `None`.
-        setup: What ran before its epochs, in order: its `teacher_trained`,
-            `restart_ended` and `restart_chosen` events.
+    Example:
+
+    >>> RunStatus("finished") is RunStatus.FINISHED, f"{RunStatus.RUNNING}"
+    (True, 'running')
     """
 
-    trial_id: str
-    hyperparameters: dict[str, Any]
-    status: str = "RUNNING"
-    score: float | None = None
-    params: int | None = None
-    message: str | None = None
-    epochs: list[dict[str, Any]] = field(default_factory=list)
-    planned_epochs: int | None = None
-    confusion: dict[str, Any] | None = None
-    setup: list[dict[str, Any]] = field(default_factory=list)
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
 
-    @property
-    def ended(self) -> bool:
-        """Whether the trial has a `trial_ended` event."""
-        return self.status not in _OPEN
 
-    def history(self, key: str) -> list[float | None]:
-        """The values of one logged metric, epoch by epoch (`None` where missing)."""
-        return [_number((event.get("logs") or {}).get(key)) for event in self.epochs]
+_KNOWN = frozenset(EventType)
+_ENDED = {EventType.RUN_ENDED: RunStatus.FINISHED, EventType.RUN_FAILED: RunStatus.FAILED,
+          EventType.RUN_INTERRUPTED: RunStatus.INTERRUPTED}
 
 
 @dataclass(frozen=True)
@@ -89,21 +109,22 @@ class Progress:
 
 
 class RunState:
-    """Everything the run view shows, built from a run's events.
+    """Everything a run's events tell, folded event by event.
 
     Attributes:
         spec: The run's spec from the latest `run_started` (plain values).
         plan: The engine's plan: `trials`, `epochs` (values may be `None`).
-        phase: What the log says: `"new"`, `"running"` (started, not ended),
-            `"finished"`, `"failed"` or `"interrupted"`.
+        phase: What the log alone says: `NEW`, `RUNNING` (started, not ended),
+            `FINISHED`, `FAILED` or `INTERRUPTED` (a `RunStatus`).
         started: Unix time of the first `run_started`, or `None`.
-        trials: Each trial by id, in start order.
+        trials: Each trial by id, in start order (a restarted trial at its latest start).
         current: The id of the trial running now, or `None`.
         test_confusion: The final model's test `confusion` event, or `None`.
         summary: The `results` of `run_ended`, or `None`.
         error: The error message of `run_failed`, or `None`.
         error_tail: The last lines of its traceback, or `None`.
         skipped: Events that could not be read.
+        last_time: The time of the latest event, or `None`.
 
     Example:
 
@@ -111,13 +132,15 @@ class RunState:
     >>> _ = state.apply([{"event": "run_started", "time": 0.0, "spec": {}, "plan": {"trials": 2}},
     ...                  {"event": "trial_started", "time": 1.0, "trial_id": "0", "hyperparameters": {}}])
     >>> state.phase, state.current, state.progress(now=5.0, alive=True).trial
-    ('running', '0', 1)
+    (<RunStatus.RUNNING: 'running'>, '0', 1)
+    >>> state.status(alive=False)
+    <RunStatus.INTERRUPTED: 'interrupted'>
     """
 
     def __init__(self) -> None:
         self.spec: dict[str, Any] = {}
         self.plan: dict[str, Any] = {}
-        self.phase = "new"
+        self.phase = RunStatus.NEW
         self.started: float | None = None
         self.trials: dict[str, TrialState] = {}
         self.current: str | None = None
@@ -129,6 +152,13 @@ class RunState:
         self.last_time: float | None = None
         self._sessions: list[list[float | None]] = []
         self._epoch_times: list[float] = []
+
+    @classmethod
+    def from_events(cls, events: Iterable[dict[str, Any]]) -> RunState:
+        """The state of a whole log (`read_events(path)`), or of events already read."""
+        state = cls()
+        state.apply(events)
+        return state
 
     # -- folding events -------------------------------------------------------------
 
@@ -144,43 +174,63 @@ class RunState:
             changed = True
         return changed
 
+    def trial_of(self, event: Mapping[str, Any]) -> TrialState | None:
+        """The trial an (applied) event is about, or `None` for a run's event."""
+        if "trial_id" not in event:
+            return None
+        return self.trials.get(_trial_key(event["trial_id"]))
+
     def _apply(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
+        name = event["event"]
+        if name not in _KNOWN:
+            return  # a type from a newer writer: nothing to fold, but the event was read
+        kind = EventType(name)
         when = event.get("time")
         when = float(when) if isinstance(when, (int, float)) else self.last_time
         if when is not None:
             self.last_time = when
-        if kind == "run_started":
+        if kind is EventType.RUN_STARTED:
             self._start_session(event, when)
-        elif kind == "trial_started":
+        elif kind is EventType.TRIAL_STARTED:
             trial_id = str(event["trial_id"])
             self.trials.pop(trial_id, None)  # a restarted trial starts over, at the end
-            self.trials[trial_id] = TrialState(trial_id, dict(event.get("hyperparameters") or {}))
+            worker = event.get("worker")
+            self.trials[trial_id] = TrialState(trial_id, dict(event.get("hyperparameters") or {}),
+                                               worker=None if worker is None else str(worker))
             self.current = trial_id
-        elif kind == "epoch_ended":
+        elif kind is EventType.EPOCH_ENDED:
             self._epoch(event, when)
-        elif kind in _SETUP:
-            self._trial(event.get("trial_id")).setup.append(event)
-        elif kind == "confusion":
+        elif kind is EventType.TEACHER_TRAINED:
+            self._trial(event.get("trial_id")).teacher = TeacherTrained(
+                str(event["teacher"]), as_count(event.get("params")), as_count(event.get("epochs")),
+                dict(event.get("logs") or {}), as_number(event.get("seconds")))
+        elif kind is EventType.RESTART_ENDED:
+            self._trial(event.get("trial_id")).restarts.append(restart_of(event))
+        elif kind is EventType.RESTART_CHOSEN:
+            self._trial(event.get("trial_id")).chosen_restart = restart_of(event)
+        elif kind is EventType.CONFUSION:
             if event.get("split") == "test":
                 self.test_confusion = event
             else:
                 self._trial(event.get("trial_id")).confusion = event
-        elif kind == "trial_ended":
+        elif kind is EventType.TRIAL_ENDED:
             trial = self._trial(event.get("trial_id"))
-            trial.status = str(event.get("status") or "ENDED")
-            trial.score = _number(event.get("score"))
-            trial.params = event.get("params") if isinstance(event.get("params"), int) else None
+            status = event.get("status")
+            trial.status = trial_status(status)
+            trial.score = as_number(event.get("score"))
+            trial.params = as_count(event.get("params"))
             trial.message = event.get("message")
+            if trial.status != status and not trial.message:
+                trial.message = f"ended with status {status!r}, unknown to this reader"
             if self.current == trial.trial_id:
                 self.current = None
-        elif kind in _ENDED:
+        elif kind in TERMINAL_EVENTS:
             self._end_session(kind, event, when)
 
     def _start_session(self, event: dict[str, Any], when: float | None) -> None:
-        if self.phase == "running" and self._sessions:
+        if self.phase is RunStatus.RUNNING and self._sessions:
             self._sessions[-1][1] = self.last_time  # the previous session died silently
-        self.phase = "running"
+        self.phase = RunStatus.RUNNING
         self.spec = dict(event.get("spec") or self.spec)
         self.plan = dict(event.get("plan") or {})
         self.started = self.started if self.started is not None else when
@@ -189,17 +239,18 @@ class RunState:
         self._sessions.append([when, None])
         self._epoch_times = []
 
-    def _end_session(self, kind: str, event: dict[str, Any], when: float | None) -> None:
+    def _end_session(self, kind: EventType, event: dict[str, Any], when: float | None) -> None:
         self.phase = _ENDED[kind]
         if self._sessions and self._sessions[-1][1] is None:
             self._sessions[-1][1] = when
         for trial in self.trials.values():
-            if trial.status == "RUNNING":
-                trial.status = "STOPPED" if kind == "run_failed" else "INTERRUPTED"
+            if trial.status is TrialStatus.RUNNING:
+                trial.status = (TrialStatus.STOPPED if kind is EventType.RUN_FAILED
+                                else TrialStatus.INTERRUPTED)
         self.current = None
-        if kind == "run_ended":
+        if kind is EventType.RUN_ENDED:
             self.summary = dict(event.get("results") or {})
-        elif kind == "run_failed":
+        elif kind is EventType.RUN_FAILED:
             self.error = str(event.get("error") or event.get("error_type") or "failed")
             text = str(event.get("traceback") or self.error).strip()
             self.error_tail = "\n".join(text.splitlines()[-3:])
@@ -216,9 +267,9 @@ class RunState:
             self._epoch_times.append(when)
 
     def _trial(self, trial_id: Any) -> TrialState:
-        key = "-" if trial_id is None else str(trial_id)
+        key = _trial_key(trial_id)
         if key not in self.trials:
-            self.trials[key] = TrialState(key, {})
+            self.trials[key] = TrialState(key)
         return self.trials[key]
 
     # -- derived ----------------------------------------------------------------------
@@ -230,35 +281,44 @@ class RunState:
 
     @property
     def direction(self) -> str:
-        """`"min"` for a loss objective, else `"max"`."""
-        return "min" if self.objective.endswith("loss") else "max"
+        """`"min"` for a loss objective, else `"max"` (`objective_direction`)."""
+        return objective_direction(self.objective)
 
-    def status(self, alive: bool | None) -> str:
+    @property
+    def trials_done(self) -> int:
+        """Trials (or replicates) that ended."""
+        return sum(trial.ended for trial in self.trials.values())
+
+    @property
+    def trials_planned(self) -> int | None:
+        """Trials the run expects, or `None` where unknown (Hyperband)."""
+        return _positive(self.plan.get("trials"))
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """The final model's test accuracy, once the run finished."""
+        return as_number((self.summary or {}).get("test_accuracy"))
+
+    def status(self, alive: bool | None) -> RunStatus:
         """The run's status, given whether a process is running it.
 
         Args:
             alive: Whether a process runs it now; `None` where unknown.
 
         Returns:
-            `"starting"` (a process, no event yet), `"running"`, `"finished"`,
-            `"failed"`, `"interrupted"` (stopped, or its process died) or `"new"`.
+            `STARTING` (a process, no event since it started), `RUNNING`,
+            `FINISHED`, `FAILED`, `INTERRUPTED` (stopped, or its process died)
+            or `NEW`.
         """
-        if self.phase == "running":
-            return "interrupted" if alive is False else "running"
+        if self.phase is RunStatus.RUNNING:
+            return RunStatus.INTERRUPTED if alive is False else RunStatus.RUNNING
         if alive:
-            return "starting"  # a new start or a resume that has not written yet
+            return RunStatus.STARTING  # a new start or a resume that has not written yet
         return self.phase
 
     def ranked(self) -> list[TrialState]:
-        """Trials best first: scored ones by the objective, then running, then the rest."""
-        sign = 1.0 if self.direction == "min" else -1.0
-
-        def key(trial: TrialState) -> tuple[int, float]:
-            if trial.score is not None:
-                return (0, sign * trial.score)
-            return (1 if trial.status == "RUNNING" else 2, 0.0)
-
-        return sorted(self.trials.values(), key=key)
+        """Trials best first (`rank_trials` by the run's objective)."""
+        return rank_trials(self.trials.values(), self.objective)
 
     def best(self) -> TrialState | None:
         """The trial with the best score so far, or `None`."""
@@ -266,14 +326,12 @@ class RunState:
         return ranked[0] if ranked and ranked[0].score is not None else None
 
     def varying_hyperparameters(self) -> list[str]:
-        """Hyperparameters whose value differs between trials (keras-tuner's own left out)."""
-        seen: dict[str, set[str]] = {}
-        for trial in self.trials.values():
-            for name, value in trial.hyperparameters.items():
-                if not name.startswith("tuner/"):
-                    seen.setdefault(name, set()).add(repr(value))
-        return [name for name, values in seen.items()
-                if len(values) > 1 or any(name not in t.hyperparameters for t in self.trials.values())]
+        """The hyperparameters that differ between the trials (`varying_hyperparameters`)."""
+        return varying_hyperparameters(self.trials.values())
+
+    def trial_table(self) -> list[dict[str, Any]]:
+        """Every trial as `TrialState.to_dict` gives it, in start order."""
+        return [trial.to_dict() for trial in self.trials.values()]
 
     def focus_trial(self) -> TrialState | None:
         """The trial to show by default: the one running, else the best, else the last."""
@@ -291,20 +349,20 @@ class RunState:
             now: The current Unix time.
             alive: Whether a process runs the run now (`None`: unknown).
         """
-        running = self.status(alive) == "running"
-        done = sum(t.ended for t in self.trials.values())
+        running = self.status(alive) is RunStatus.RUNNING
+        done = self.trials_done
         trial = self.trials.get(self.current) if self.current else None
         shown = trial or (list(self.trials.values())[-1] if self.trials else None)
         number = done + 1 if trial is not None else done
         epochs = (shown.planned_epochs if shown else None) or _positive(self.plan.get("epochs"))
-        epoch = len(shown.epochs) if shown else 0
+        epoch = shown.epochs_done if shown else 0
         elapsed = 0.0
         for start, end in self._sessions:
             if start is None:
                 continue
             stop = end if end is not None else (now if running else self.last_time)
             elapsed += max(0.0, (stop or start) - start)
-        trials = _positive(self.plan.get("trials"))
+        trials = self.trials_planned
         remaining = None
         if running and trials is not None and epochs is not None:
             left = (epochs - epoch if trial is not None else 0) + max(0, trials - number) * epochs
@@ -324,10 +382,11 @@ class RunState:
         return None
 
 
-def _number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
+
+def _trial_key(trial_id: Any) -> str:
+    return "-" if trial_id is None else str(trial_id)  # epochs of a plain `fit`, outside any trial
 
 
 def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    count = as_count(value)
+    return count if count is not None and count > 0 else None

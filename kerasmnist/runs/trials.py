@@ -1,0 +1,258 @@
+"""The trials of a run as its event log tells them: status, score, weights, setup.
+
+`kerasmnist.runs.state.RunState` folds a log into these; `results.json`'s
+`trials` and `kerasmnist runs show --json` hold them as `TrialState.to_dict()`.
+The module imports neither Keras nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kerasmnist._enum import StrEnum
+from kerasmnist.runs.spec import objective_direction
+
+__all__ = ["Restart", "TeacherTrained", "TrialState", "TrialStatus", "as_count", "as_number",
+           "rank_trials", "restart_of", "short_value", "trial_status",
+           "varying_hyperparameters"]
+
+
+class TrialStatus(StrEnum):
+    """A trial's status. Each compares equal to its value (`TrialStatus.COMPLETED == "COMPLETED"`).
+
+    The values a `trial_ended` event carries are keras-tuner's (`COMPLETED`,
+    `FAILED`, `INVALID`, `IDLE`; the run engine's replicates write the first
+    two); the fold adds the states of a trial without a `trial_ended`:
+
+    - `RUNNING`: started, not ended;
+    - `INTERRUPTED`: the run was interrupted while it ran (a resume starts it over);
+    - `STOPPED`: the run failed while it ran.
+
+    Example:
+
+    >>> TrialStatus("COMPLETED").ended, TrialStatus.INTERRUPTED.ended
+    (True, False)
+    """
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    INTERRUPTED = "INTERRUPTED"
+    STOPPED = "STOPPED"
+    INVALID = "INVALID"
+    IDLE = "IDLE"
+
+    @property
+    def ended(self) -> bool:
+        """Whether the status is one a `trial_ended` event gives (the trial did end)."""
+        return self not in _OPEN
+
+
+_OPEN = frozenset({TrialStatus.RUNNING, TrialStatus.INTERRUPTED, TrialStatus.STOPPED})
+
+
+@dataclass(frozen=True)
+class TeacherTrained:
+    """The teacher a trial's model is distilled from, as its `teacher_trained` event tells.
+
+    Attributes:
+        teacher: The teacher's preset name.
+        params: Its weight count, or `None`.
+        epochs: Epochs it trained, or `None`.
+        logs: Its last epoch's logs.
+        seconds: How long it trained, or `None`.
+    """
+
+    teacher: str
+    params: int | None = None
+    epochs: int | None = None
+    logs: dict[str, Any] = field(default_factory=dict)
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Restart:
+    """One of a trial's random restarts (a `restart_ended` or `restart_chosen` event).
+
+    Attributes:
+        restart: Its number, from 0.
+        epochs: Epochs it trained, or `None`.
+        objective: The logged metric the restarts are compared by, or `None`.
+        score: Its value of `objective`; `None` when it failed.
+        message: Why it failed, or `None`.
+    """
+
+    restart: int
+    epochs: int | None = None
+    objective: str | None = None
+    score: float | None = None
+    message: str | None = None
+
+
+@dataclass
+class TrialState:
+    """One trial (or replicate) of a run.
+
+    Attributes:
+        trial_id: The trial's id.
+        hyperparameters: Its hyperparameter values.
+        status: `RUNNING` until it ends, then the status of its `trial_ended`
+            (see `TrialStatus`).
+        score: The objective's value, once ended.
+        params: The model's weight count, once ended.
+        message: Why the trial failed, or `None`.
+        worker: The process that ran it, or `None`.
+        epochs: Its `epoch_ended` events, in order.
+        planned_epochs: Epochs it was to run, or `None`.
+        confusion: Its latest validation `confusion` event, or `None`.
+        teacher: The teacher it was distilled from, or `None`.
+        restarts: Its random restarts that ended, in order.
+        chosen_restart: The restart it goes on training from, or `None`.
+
+    Example:
+
+    >>> trial = TrialState.from_dict({"trial_id": "3", "status": "COMPLETED", "score": 0.9,
+    ...                               "params": 7850, "hyperparameters": {"units": 8}})
+    >>> trial.status, trial.ended, trial.to_dict()["status"]
+    (<TrialStatus.COMPLETED: 'COMPLETED'>, True, 'COMPLETED')
+    """
+
+    trial_id: str
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    status: TrialStatus = TrialStatus.RUNNING
+    score: float | None = None
+    params: int | None = None
+    message: str | None = None
+    worker: str | None = None
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    planned_epochs: int | None = None
+    confusion: dict[str, Any] | None = None
+    teacher: TeacherTrained | None = None
+    restarts: list[Restart] = field(default_factory=list)
+    chosen_restart: Restart | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the trial has a `trial_ended` event."""
+        return self.status.ended
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs trained: the last logged epoch's number, from 1 (a trial that goes on
+        from its chosen restart logs its first epoch after the restart's)."""
+        return int(self.epochs[-1]["epoch"]) + 1 if self.epochs else 0
+
+    def history(self, key: str) -> list[float | None]:
+        """The values of one logged metric, epoch by epoch (`None` where missing)."""
+        return [as_number((event.get("logs") or {}).get(key)) for event in self.epochs]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trial as `trial_table` gives it: `trial_id`, `status`, `score`, `params`,
+        `hyperparameters`, `worker` and `message`, in plain JSON types."""
+        return {"trial_id": self.trial_id, "status": self.status.value, "score": self.score,
+                "params": self.params, "hyperparameters": dict(self.hyperparameters),
+                "worker": self.worker, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrialState:
+        """A trial from `to_dict`'s form (a `results.json`'s `trials`, `runs show --json`)."""
+        return cls(str(values["trial_id"]), dict(values.get("hyperparameters") or {}),
+                   status=trial_status(values.get("status")), score=as_number(values.get("score")),
+                   params=as_count(values.get("params")), message=values.get("message"),
+                   worker=values.get("worker"))
+
+
+def rank_trials(trials: Iterable[TrialState], objective: str) -> list[TrialState]:
+    """Trials best first: scored ones by `objective` in its direction, then running, then the rest.
+
+    Args:
+        trials: The trials.
+        objective: The metric their scores are values of; a loss ranks lowest first
+            (`kerasmnist.runs.spec.objective_direction`).
+
+    Returns:
+        The trials, sorted; ties keep their order.
+
+    Example:
+
+    >>> trials = [TrialState("a", score=0.2), TrialState("b"), TrialState("c", score=0.1)]
+    >>> [t.trial_id for t in rank_trials(trials, "val_loss")]
+    ['c', 'a', 'b']
+    """
+    sign = 1.0 if objective_direction(objective) == "min" else -1.0
+
+    def key(trial: TrialState) -> tuple[int, float]:
+        if trial.score is not None:
+            return (0, sign * trial.score)
+        return (1 if trial.status is TrialStatus.RUNNING else 2, 0.0)
+
+    return sorted(trials, key=key)
+
+
+def short_value(value: Any) -> str:
+    """A hyperparameter value in a few characters.
+
+    Example:
+
+    >>> short_value(0.00025413872), short_value(True), short_value(None), short_value(128)
+    ('0.000254', 'True', '', '128')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def varying_hyperparameters(trials: Iterable[TrialState]) -> list[str]:
+    """The hyperparameters whose value differs between trials, or that some trials lack.
+
+    keras-tuner's own (`tuner/epochs`, ...) are left out.
+
+    Args:
+        trials: The trials.
+
+    Returns:
+        Their names, in the order they are first met.
+
+    Example:
+
+    >>> varying_hyperparameters([TrialState("0", {"units": 8, "activation": "relu"}),
+    ...                          TrialState("1", {"units": 16, "activation": "relu"})])
+    ['units']
+    """
+    trials = list(trials)
+    seen: dict[str, set[str]] = {}
+    for trial in trials:
+        for name, value in trial.hyperparameters.items():
+            if not name.startswith("tuner/"):
+                seen.setdefault(name, set()).add(repr(value))
+    return [name for name, values in seen.items()
+            if len(values) > 1 or any(name not in t.hyperparameters for t in trials)]
+
+
+def trial_status(value: Any) -> TrialStatus:
+    try:
+        return TrialStatus(value)
+    except ValueError:
+        return TrialStatus.FAILED  # ended, but not as this reader knows: not a success
+
+
+def restart_of(event: dict[str, Any]) -> Restart:
+    objective = event.get("objective")
+    message = event.get("message")
+    return Restart(int(event["restart"]), as_count(event.get("epochs")),
+                   None if objective is None else str(objective), as_number(event.get("score")),
+                   None if message is None else str(message))
+
+
+def as_number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def as_count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
