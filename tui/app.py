@@ -20,7 +20,8 @@ class KerasMnistApp(App[None]):
 
     Args:
         runs_dir: Where run directories are (and new ones go). Defaults to `"runs"`.
-        launcher: Starts and stops `kerasmnist` processes. Defaults to a new `Launcher`.
+        launcher: Prepares run directories and starts and stops their `kerasmnist resume`
+            processes. Defaults to a new `Launcher`.
         poll_interval: Seconds between reads of an open run's event log. Defaults to `0.5`.
         refresh_interval: Seconds between reads of the runs directory. Defaults to `1.5`.
 

@@ -1,128 +1,61 @@
-"""Runs started as `python -m kerasmnist.cli` subprocesses: the command line's own code path.
+"""Runs prepared here and run by `python -m kerasmnist.cli resume DIR`, each in its own process.
 
-The run engine never runs in the interface's process: a crash, a slow epoch or
-TensorFlow's start-up cannot freeze it, and the run directory a launch writes is
-the same one `kerasmnist train` or `kerasmnist search` would write. A launch is
-stopped with SIGINT, which the command turns into a graceful stop that leaves a
-resumable directory (exit status 130).
+A new run goes in two steps. The interface writes the run directory with the
+library's Keras-free `kerasmnist.runs.prepare.prepare_run_dir` (the resolved
+`spec.toml`, nothing else), then starts `kerasmnist resume DIR --quiet --json`
+on it: the command line's own code path, which reads the spec, checks what the
+interface could not check without keras-tuner (a hypermodel's overrides) and
+runs. The run engine never runs in the interface's process: a crash, a slow
+epoch or TensorFlow's start-up cannot freeze it.
+
+A process that fails prints one JSON document (`kerasmnist.errors.error_details`:
+`error`, `error_type`, `field`, `detail`), which `LaunchedRun.error_details`
+reads back as data. A run is stopped with SIGINT, which the command turns into
+a graceful stop that leaves a resumable directory (exit status 130).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import json
 import os
-import re
 import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kerasmnist.runs.prepare import prepare_run_dir
 from kerasmnist.runs.spec import RunSpec
 
-__all__ = ["LaunchedRun", "Launcher", "cli_args", "new_run_dir", "resume_args"]
+__all__ = ["LaunchedRun", "Launcher", "resume_args"]
 
 CLI_MODULE = "kerasmnist.cli"
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-# Spec fields the `train` command does not take: they only mean something in a search.
-_SEARCH_ONLY = ("trials", "executions_per_trial", "best_model", "hyperband_factor", "max_failed_trials")
-# Fields always written out, so the command reads on its own.
-_ALWAYS = ("dataset", "model", "epochs")
-# Boolean fields: the flag that sets each to its non-default value.
-_SWITCHES = {"full_eval": "--no-full-eval", "csv_log": "--no-csv", "tensorboard": "--tensorboard"}
-
-
-def cli_args(
-    spec: RunSpec, run_dir: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None
-) -> list[str]:
-    """The `kerasmnist` arguments that run `spec` in `run_dir`, quietly, with a JSON result.
-
-    Fields left at their defaults are left out, except the data set, the model
-    and the epochs.
-
-    Args:
-        spec: What to run.
-        run_dir: The run directory.
-        overrides: Hyperparameter overrides in place of `spec.overrides`, for
-            overrides not yet checked: the command checks them against the
-            hypermodel's space (which needs keras-tuner) and reports a bad one
-            as a usage error. Defaults to `None` (`spec.overrides`).
-
-    Example:
-
-    >>> spec = RunSpec(search="random", trials=3, epochs=2, limit=500)  # doctest: +SKIP
-    >>> cli_args(spec, "runs/a")  # doctest: +SKIP
-    ['search', '--search', 'random', '--dataset', 'mnist_sample', '--model', 'mlp', '--trials', '3',
-     '--epochs', '2', '--limit', '500', '--run-dir', 'runs/a', '--quiet', '--json']
-    """
-    searching = spec.search != "none"
-    args = ["search", "--search", spec.search] if searching else ["train"]
-    for f in dataclasses.fields(spec):
-        name, value = f.name, getattr(spec, f.name)
-        if name in ("search", "overrides") or (not searching and name in _SEARCH_ONLY):
-            continue
-        if name in _SWITCHES:
-            if value != f.default:
-                args.append(_SWITCHES[name])
-            continue
-        required = name in _ALWAYS or (searching and name == "trials")
-        if value is None or (value == f.default and type(value) is type(f.default) and not required):
-            continue
-        args += ["--" + name.replace("_", "-"), repr(value) if isinstance(value, float) else str(value)]
-    for name, value in (spec.overrides if overrides is None else overrides).items():
-        args += ["--set", f"{name}={_override_text(value)}"]
-    return [*args, "--run-dir", str(run_dir), "--quiet", "--json"]
 
 
 def resume_args(run_dir: str | os.PathLike[str]) -> list[str]:
-    """The `kerasmnist` arguments that resume the run in `run_dir`."""
+    """The `kerasmnist` arguments that run (or resume) the run in `run_dir`, quietly, with a JSON result.
+
+    Example:
+
+    >>> resume_args("runs/a")
+    ['resume', 'runs/a', '--quiet', '--json']
+    """
     return ["resume", str(run_dir), "--quiet", "--json"]
 
 
-def new_run_dir(
-    runs_dir: str | os.PathLike[str], spec: RunSpec, now: datetime.datetime | None = None
-) -> Path:
-    """A new directory name for `spec` under `runs_dir`, named as the command line names them.
-
-    `<time>-<dataset>-<model>[-<search>]`, with `-2`, `-3`, ... added if taken.
-    """
-    stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-{spec.dataset}-{spec.model}" + (f"-{spec.search}" if spec.search != "none" else "")
-    path, n = Path(runs_dir) / name, 1
-    while path.exists():
-        n += 1
-        path = Path(runs_dir) / f"{name}-{n}"
-    return path
-
-
-def _override_text(value: Any) -> str:
-    """A hyperparameter override as `kerasmnist --set` reads it back (see `parse_override`)."""
-    if isinstance(value, tuple):
-        return f"{_override_text(value[0])}..{_override_text(value[1])}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_override_text(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return json.dumps(str(value))  # a TOML basic string
-
-
 class LaunchedRun:
-    """One `kerasmnist` process started by a `Launcher`.
+    """One `kerasmnist resume` process started by a `Launcher`.
 
     Attributes:
-        run_dir: The run directory it writes.
+        run_dir: The run directory it runs.
         args: Its `kerasmnist` arguments.
         process: The process.
+        stdout: The file holding its standard output (the JSON document).
+        stderr: The file holding its standard error (a crash's message).
         started: Unix time of the launch.
         stopping: Whether a stop was asked for.
     """
@@ -132,9 +65,9 @@ class LaunchedRun:
         self.run_dir = run_dir
         self.args = args
         self.process = process
+        self.stdout, self.stderr = stdout, stderr
         self.started = time.time()
         self.stopping = False
-        self._stdout, self._stderr = stdout, stderr
 
     @property
     def alive(self) -> bool:
@@ -148,8 +81,8 @@ class LaunchedRun:
 
     @property
     def command(self) -> str:
-        """The equivalent command line, for the user to read or copy."""
-        return shlex.join(["kerasmnist", *self.args])
+        """The command that runs it from a terminal, for the user to read or copy."""
+        return shlex.join(["kerasmnist", "resume", str(self.run_dir)])
 
     def stop(self) -> bool:
         """Asks the run to stop gracefully (SIGINT); returns whether a signal was sent."""
@@ -173,16 +106,23 @@ class LaunchedRun:
         if self.alive:
             return None
         try:
-            value = json.loads(self._stdout.read_text(encoding="utf-8"))
+            value = json.loads(self.stdout.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         return value if isinstance(value, dict) else None
 
-    def error(self) -> str | None:
-        """Why the process failed: its JSON error, or the end of its standard error.
+    def error_details(self) -> dict[str, Any] | None:
+        """Why the process failed, as data: `error`, `error_type`, `field` and `detail`.
 
-        `None` while it runs, and after a success or a graceful stop (exit status
-        130, or death by the SIGINT it was sent).
+        The JSON error document the command printed (see
+        `kerasmnist.errors.error_details`); `field` names the run-spec field a
+        spec error is about (`"overrides"`), else it is `None`. A process that
+        printed no document (a crash) gives the end of its standard error as
+        `error`, and `None` for the rest.
+
+        Returns:
+            `None` while it runs, and after a success or a graceful stop (exit
+            status 130, or death by the SIGINT it was sent).
         """
         code = self.returncode
         if code is None or code in (0, EXIT_INTERRUPTED, -signal.SIGINT):
@@ -191,23 +131,23 @@ class LaunchedRun:
         if result.get("status") == "interrupted":
             return None
         if result.get("error"):
-            return str(result["error"])
+            return {"error": str(result["error"]), "error_type": result.get("error_type"),
+                    "field": result.get("field"), "detail": result.get("detail")}
         try:
-            lines = self._stderr.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            lines = self.stderr.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         except OSError:
             lines = []
-        return "\n".join(lines[-5:]) or f"kerasmnist exited with status {code}"
+        message = "\n".join(lines[-5:]) or f"kerasmnist exited with status {code}"
+        return {"error": message, "error_type": None, "field": None, "detail": None}
 
-    def error_field(self) -> str | None:
-        """The run-spec field a usage error names (`Invalid run spec: field `epochs`: ...`)."""
-        message = self.error() if self.returncode == EXIT_USAGE else None
-        match = re.search(r"field `([^`]+)`", message or "") or re.search(
-            r"argument `--?([\w-]+)`", message or "")
-        return match.group(1).replace("-", "_").split(".")[0] if match else None
+    def error(self) -> str | None:
+        """Why the process failed, as a message (see `error_details`); `None` if it did not."""
+        details = self.error_details()
+        return None if details is None else str(details["error"])
 
 
 class Launcher:
-    """Starts, tracks and stops `kerasmnist` processes.
+    """Prepares, starts, tracks and stops `kerasmnist` processes.
 
     Each process's output goes to files in a private temporary directory: its
     standard output (the JSON result) and standard error (for a crash's message).
@@ -216,6 +156,13 @@ class Launcher:
         python: The interpreter that runs `-m kerasmnist.cli`. Defaults to
             `sys.executable`.
         env: Extra environment variables for the processes. Defaults to none.
+
+    Example:
+
+    >>> launcher = Launcher()  # doctest: +SKIP
+    >>> run = launcher.launch(RunSpec(epochs=1, limit=500), "runs/quick")  # doctest: +SKIP
+    >>> run.command  # doctest: +SKIP
+    'kerasmnist resume runs/quick'
     """
 
     def __init__(self, python: str | None = None, env: dict[str, str] | None = None) -> None:
@@ -224,17 +171,18 @@ class Launcher:
         self.runs: list[LaunchedRun] = []
         self._logs: Path | None = None
 
-    def launch(self, spec: RunSpec, run_dir: str | os.PathLike[str],
-               overrides: Mapping[str, Any] | None = None) -> LaunchedRun:
-        """Starts a new run of `spec` in `run_dir` (with `overrides`, see `cli_args`)."""
-        return self.start(cli_args(spec, Path(run_dir).absolute(), overrides), run_dir)
+    def launch(self, spec: RunSpec, run_dir: str | os.PathLike[str]) -> LaunchedRun:
+        """Writes `spec` into `run_dir` (`prepare_run_dir`), then runs it (`resume`).
+
+        Raises:
+            SpecError: The spec already in `run_dir` is invalid.
+            InvalidArgumentError: `run_dir` is a file, or holds a different run.
+        """
+        prepare_run_dir(spec, run_dir)
+        return self.resume(run_dir)
 
     def resume(self, run_dir: str | os.PathLike[str]) -> LaunchedRun:
-        """Starts `kerasmnist resume` on `run_dir`."""
-        return self.start(resume_args(Path(run_dir).absolute()), run_dir)
-
-    def start(self, args: list[str], run_dir: str | os.PathLike[str]) -> LaunchedRun:
-        """Starts `python -m kerasmnist.cli ARGS`, tracked under `run_dir`.
+        """Starts `kerasmnist resume` on `run_dir`, a prepared or an interrupted run.
 
         The process gets a session of its own, so that the terminal's signals
         reach only the interface, which passes on a stop as SIGINT.
@@ -245,10 +193,11 @@ class Launcher:
         stdout, stderr = self._logs / f"{n}.out", self._logs / f"{n}.err"
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                **self.env}
+        args = resume_args(Path(run_dir).absolute())
         with open(stdout, "wb") as out, open(stderr, "wb") as err:
             process = subprocess.Popen([self.python, "-m", CLI_MODULE, *args], stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=err, env=env, start_new_session=True)
-        launched = LaunchedRun(Path(run_dir), list(args), process, stdout, stderr)
+        launched = LaunchedRun(Path(run_dir), args, process, stdout, stderr)
         self.runs.append(launched)
         return launched
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kerasmnist import events as events_module
+from kerasmnist.errors import SpecError, error_details
 from kerasmnist.events import EventWriter
 from kerasmnist.runs.spec import RunSpec
 
@@ -137,13 +138,16 @@ def drive(app: Any, script: Callable[[Any], Awaitable[None]], size: tuple[int, i
 
 
 async def wait_for(
-    pilot: Any, condition: Callable[[], bool], *, timeout: float = 10.0, what: str = ""
+    pilot: Any, condition: Callable[[], bool], *, timeout: float = 10.0, what: str = "",
+    context: Callable[[], str] | None = None,
 ) -> None:
-    """Pauses the app until `condition()` holds; fails after `timeout` seconds."""
+    """Pauses the app until `condition()` holds; fails after `timeout` seconds, with
+    `context()` (the state of a child process, say) in the message."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+            more = f"\n{context()}" if context is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}{more}")
         await pilot.pause(0.1)
 
 
@@ -190,11 +194,48 @@ def fake_python(directory: Path, code: str) -> str:
     return str(path)
 
 
-SLEEPER = "import signal, sys, time\nsignal.signal(signal.SIGINT, lambda *_: sys.exit(130))\ntime.sleep(30)"
-"""A fake `kerasmnist` run that waits for SIGINT, then exits 130 as the real one does."""
+SLEEPER = """\
+import signal, sys, time
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+print("ready", flush=True)
+time.sleep(60)
+"""
+"""A fake `kerasmnist` run that waits for SIGINT, then exits 130 as the real one does.
+
+It prints `ready` once its handler is set: wait for that (`wait_ready`) before signalling it.
+"""
 
 
-def usage_error(message: str) -> str:
-    """A fake `kerasmnist` that fails as it does on a bad spec: a JSON error, exit status 2."""
-    document = {"error": message, "error_type": "SpecError"}
+def starter(go: Path) -> str:
+    """A fake `kerasmnist resume DIR` that writes the run's first event once the file `go` exists,
+    then waits for SIGINT like `SLEEPER`."""
+    return f"""\
+import pathlib, signal, sys, time
+from kerasmnist.events import EventWriter
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+print("ready", flush=True)
+go = pathlib.Path({str(go)!r})
+while not go.exists():
+    time.sleep(0.02)
+with EventWriter(pathlib.Path(sys.argv[4]) / "events.jsonl") as events:
+    events.run_started({{"dataset": "mnist_sample", "model": "mlp"}}, plan={{"trials": 1, "epochs": 1}})
+time.sleep(60)
+"""
+
+
+def wait_ready(run: Any, *, timeout: float = 10.0) -> None:
+    """Waits until a fake run (`SLEEPER`, `starter`) has printed `ready`; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while "ready" not in run.stdout.read_text(encoding="utf-8").split():
+        if not run.alive:
+            raise AssertionError(f"the fake run ended (status {run.returncode}) before it was ready")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the fake run was not ready after {timeout}s")
+        time.sleep(0.02)
+
+
+def usage_error(field_name: str, detail: str) -> str:
+    """A fake `kerasmnist` that refuses its spec as the real one does: `error_details` of a
+    `SpecError` of `field_name` as JSON on standard output, exit status 2."""
+    document = error_details(SpecError(field_name, detail, source="runs/x/spec.toml"))
     return f"import json, sys\nprint(json.dumps({document!r}))\nsys.exit(2)"

@@ -1,4 +1,5 @@
-"""The new-run form: every bad value shows under its field and blocks the launch."""
+"""The new-run form: every bad value shows under its field and blocks the launch; a valid one
+is written by the library and run with `kerasmnist resume`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,23 @@ import os
 import pytest
 from kerasmnist_tui.app import KerasMnistApp
 from kerasmnist_tui.launcher import Launcher
-from kerasmnist_tui.screens import NewRunScreen
+from kerasmnist_tui.screens import NewRunScreen, RunScreen
 from kerasmnist_tui.widgets import FormField
 from textual.widgets import Input, Select
 
-from kerasmnist.recipes import recipe
-from kerasmnist.runs.spec import HYPERMODEL_KINDS, PRESET_NAMES
-from tests.tui.conftest import drive, fake_python, usage_error, wait_for, wait_for_screen
+from kerasmnist.runs.spec import HYPERMODEL_KINDS, PRESET_NAMES, RunSpec
+from tests.tui.conftest import (
+    SLEEPER,
+    drive,
+    fake_python,
+    starter,
+    usage_error,
+    wait_for,
+    wait_for_screen,
+    wait_ready,
+)
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="an executable script stands in for python")
 
 
 def _errors(app: KerasMnistApp) -> dict[str, str]:
@@ -62,7 +73,7 @@ def test_bad_values_are_shown_next_to_their_fields_and_nothing_is_launched(runs_
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: set(_errors(app)) == {"search"}, what="the search error")
         assert "has no hyperparameters to search" in _errors(app)["search"]
-        assert app.launcher.runs == []
+        assert app.launcher.runs == [] and list(runs_dir.iterdir()) == []
 
     drive(app, script)
 
@@ -70,21 +81,23 @@ def test_bad_values_are_shown_next_to_their_fields_and_nothing_is_launched(runs_
 def test_a_preset_proposes_its_recipes_epochs_unless_the_user_typed_theirs(runs_dir):
     app = KerasMnistApp(runs_dir)
 
+    def resolved(model: str) -> str:
+        return str(RunSpec(model=model).resolved().epochs)
+
     # three different values, so that each change of model shows
-    assert len({5, recipe("mnist_cnn").epochs, recipe("tiny_150").epochs}) == 3
+    assert len({resolved("mlp"), resolved("mnist_cnn"), resolved("tiny_150")}) == 3
 
     async def script(pilot):
         form = await _form(pilot, app)
         epochs, model = form.query_one("#epochs", Input), form.query_one("#model", Select)
-        assert epochs.value == "5"  # a hypermodel: RunSpec's default
+        assert epochs.value == resolved("mlp")  # a hypermodel: RunSpec's default
         model.value = "mnist_cnn"
-        await wait_for(pilot, lambda: epochs.value == str(recipe("mnist_cnn").epochs),
-                       what="the recipe's epochs")
+        await wait_for(pilot, lambda: epochs.value == resolved("mnist_cnn"), what="the recipe's epochs")
         model.value = "tiny_150"
-        await wait_for(pilot, lambda: epochs.value == str(recipe("tiny_150").epochs),
+        await wait_for(pilot, lambda: epochs.value == resolved("tiny_150"),
                        what="the next recipe's epochs")
         model.value = "cnn"
-        await wait_for(pilot, lambda: epochs.value == "5", what="the default again")
+        await wait_for(pilot, lambda: epochs.value == resolved("cnn"), what="the default again")
         epochs.value = "7"  # the user's own
         model.value = "mnist_mlp"
         await pilot.pause()
@@ -93,20 +106,96 @@ def test_a_preset_proposes_its_recipes_epochs_unless_the_user_typed_theirs(runs_
     drive(app, script)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="an executable script stands in for python")
-def test_an_error_the_launched_process_reports_goes_next_to_its_field(runs_dir, tmp_path):
-    fake = fake_python(tmp_path, usage_error("Invalid run spec: field `epochs`: too many for this machine"))
-    app = KerasMnistApp(runs_dir, launcher=Launcher(fake))
+@posix_only
+def test_a_valid_spec_is_written_by_the_library_and_run_with_resume(runs_dir, tmp_path, stop_launches):
+    app = KerasMnistApp(runs_dir, launcher=Launcher(fake_python(tmp_path, SLEEPER)))
+    stop_launches.append(app.launcher)
 
     async def script(pilot):
         form = await _form(pilot, app)
+        form.query_one("#model", Select).value = "mnist_cnn"
+        await pilot.pause()
         form.query_one("#epochs", Input).value = "2"
+        form.query_one("#limit", Input).value = "500"
+        await pilot.press("ctrl+s")
+        screen = await wait_for_screen(pilot, RunScreen)  # at once: nothing is left to check
+        [run_dir] = runs_dir.iterdir()
+        assert screen.run_dir == run_dir and run_dir.name.endswith("-mnist_sample-mnist_cnn")
+        written = RunSpec.from_toml(run_dir / "spec.toml")
+        assert written == RunSpec(model="mnist_cnn", epochs=2, limit=500).resolved()
+        assert written.batch_size is not None  # the recipe's, filled in by `resolved()`
+        [launched] = app.launcher.runs
+        assert launched.args == ["resume", str(run_dir.absolute()), "--quiet", "--json"]
+        assert launched.command == f"kerasmnist resume {run_dir}"
+
+    drive(app, script)
+
+
+@posix_only
+def test_a_bad_override_the_run_process_reports_goes_under_overrides_and_its_directory_goes(
+        runs_dir, tmp_path):
+    detail = "Invalid override `nonsense`. Expected one of ['units', ...]. Received: nonsense=1"
+    app = KerasMnistApp(runs_dir, launcher=Launcher(fake_python(tmp_path,
+                                                                usage_error("overrides.nonsense", detail))))
+
+    async def script(pilot):
+        form = await _form(pilot, app)
+        form.query_one("#overrides", Input).value = "nonsense=1"
         await pilot.click("#launch")
-        await wait_for(pilot, lambda: "epochs" in _errors(app), what="the process's error")
-        assert _errors(app)["epochs"] == "Invalid run spec: field `epochs`: too many for this machine"
-        assert len(app.launcher.runs) == 1 and isinstance(app.screen, NewRunScreen)
+        await wait_for(pilot, lambda: "overrides" in _errors(app), what="the process's error")
+        assert _errors(app) == {"overrides": detail}  # the JSON document's `detail`, by its `field`
+        [launched] = app.launcher.runs
+        assert launched.args[0] == "resume" and launched.returncode == 2
+        assert not launched.run_dir.exists() and list(runs_dir.iterdir()) == []
+        assert isinstance(app.screen, NewRunScreen) and form.starting is None
         assert "did not start" in str(form.query_one("#form-status").content)
         assert not form.query_one("#launch").disabled
+
+    drive(app, script)
+
+
+@posix_only
+def test_with_overrides_the_form_waits_for_the_first_event_then_opens_the_run_view(
+        runs_dir, tmp_path, stop_launches):
+    go = tmp_path / "go"
+    app = KerasMnistApp(runs_dir, launcher=Launcher(fake_python(tmp_path, starter(go))))
+    stop_launches.append(app.launcher)
+
+    async def script(pilot):
+        form = await _form(pilot, app)
+        form.query_one("#overrides", Input).value = "units_0=64"
+        await pilot.press("ctrl+s")
+        [launched] = app.launcher.runs
+        wait_ready(launched)
+        await pilot.pause(0.5)  # several of the form's checks: no event yet, so it waits
+        assert isinstance(app.screen, NewRunScreen) and form.starting is launched
+        assert form.query_one("#launch").disabled
+        assert RunSpec.from_toml(launched.run_dir / "spec.toml", check_overrides=False).overrides == {
+            "units_0": 64}
+        go.touch()  # the process has accepted the overrides: it writes its first event
+        screen = await wait_for_screen(pilot, RunScreen)
+        assert screen.run_dir == launched.run_dir and launched.alive
+
+    drive(app, script)
+
+
+@posix_only
+def test_going_back_while_a_run_starts_stops_it_and_removes_its_directory(runs_dir, tmp_path,
+                                                                          stop_launches):
+    app = KerasMnistApp(runs_dir, launcher=Launcher(fake_python(tmp_path, SLEEPER)))
+    stop_launches.append(app.launcher)
+
+    async def script(pilot):
+        form = await _form(pilot, app)
+        form.query_one("#overrides", Input).value = "units_0=64"
+        await pilot.press("ctrl+s")
+        [launched] = app.launcher.runs
+        wait_ready(launched)
+        assert (launched.run_dir / "spec.toml").is_file()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not launched.run_dir.exists(), what="the directory removed")
+        assert launched.stopping and launched.returncode == 130
+        assert not isinstance(app.screen, NewRunScreen)
 
     drive(app, script)
 

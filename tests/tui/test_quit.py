@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from kerasmnist_tui.app import KerasMnistApp
@@ -11,7 +10,7 @@ from kerasmnist_tui.launcher import Launcher
 from kerasmnist_tui.screens import QuitScreen, RunsScreen
 
 from kerasmnist.runs.spec import RunSpec
-from tests.tui.conftest import SLEEPER, drive, fake_python, wait_for_screen
+from tests.tui.conftest import SLEEPER, drive, fake_python, wait_for_screen, wait_ready
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and an executable script")
 
@@ -26,7 +25,7 @@ def test_quit_with_an_active_run_asks_and_can_stop_it(runs_dir, sleeper, stop_la
     stop_launches.append(sleeper)
     app = KerasMnistApp(runs_dir, launcher=sleeper)
     run = sleeper.launch(RunSpec(), runs_dir / "r")
-    time.sleep(0.5)  # for it to set its handler
+    wait_ready(run)  # its SIGINT handler is set
 
     async def script(pilot):
         await pilot.press("q")
@@ -41,6 +40,7 @@ def test_quit_with_an_active_run_asks_and_can_stop_it(runs_dir, sleeper, stop_la
 
     drive(app, script)
     assert run.stopping and run.process.wait(10) == 130
+    sleeper.close()  # the app closed it on quitting, maybe before the process had ended
     assert sleeper.runs == []  # forgotten once ended
 
 

@@ -1,100 +1,75 @@
 """The new-run form: data set, model, search, trials, epochs, budget, validation, seed.
 
-Each value is checked by `RunSpec` itself, field by field, so the form says
-exactly what the command line would; errors show under their field and block
-the launch. A valid run starts as a `kerasmnist` subprocess, and the form waits
-(without blocking) until that process has accepted the spec and written the run
-directory, then hands over to the run view. Hyperparameter overrides of a
-hypermodel are checked against its search space, which needs keras-tuner, so the
-launched process checks them; its usage error comes back under the field too.
+The form checks its values with the library's `kerasmnist.runs.spec.check_spec`,
+field by field, so it says exactly what the command line would; errors show
+under their field and block the launch. A valid spec is written into a new run
+directory in this process (`kerasmnist.runs.prepare`: the name, then the resolved
+`spec.toml`; Keras-free and quick), and the run starts as `kerasmnist resume DIR`
+in a process of its own (`Launcher.launch`).
+
+Only a hypermodel's overrides are left unchecked here: checking them against its
+search space imports keras-tuner, so the run process checks them as it reads
+the spec. A run without overrides opens in the run view at once. With overrides
+the form stays open (Back stops the launch) until the process has written its
+first event, and then hands over to the run view; if the process refuses the
+spec instead, its JSON error document names the field, the message goes under
+that field, and the directory, which holds only the spec, is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from typing import TYPE_CHECKING, Any, cast
+import subprocess
+from typing import Any
 
 from kerasmnist_tui.choices import dataset_choices, model_choices
-from kerasmnist_tui.launcher import LaunchedRun, new_run_dir
+from kerasmnist_tui.launcher import LaunchedRun
+from kerasmnist_tui.screens.base import AppScreen
 from kerasmnist_tui.widgets.form_field import FormField
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Header, Input, LoadingIndicator, Select, Static
 
-from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.recipes import recipe
-from kerasmnist.runs.rundir import SPEC_FILE
-from kerasmnist.runs.spec import (
-    HYPERMODEL_KINDS,
-    PRESET_NAMES,
-    SEARCH_KINDS,
-    RunSpec,
-    SpecError,
-    parse_override,
-)
+from kerasmnist.errors import InvalidArgumentError, KerasMnistError, error_details
+from kerasmnist.events import EventTail
+from kerasmnist.runs.prepare import discard_new_run_dir, new_run_dir
+from kerasmnist.runs.rundir import EVENTS_FILE
+from kerasmnist.runs.spec import SEARCH_KINDS, RunSpec, check_spec, parse_override
 
-if TYPE_CHECKING:
-    from kerasmnist_tui.app import KerasMnistApp
-
-__all__ = ["NewRunScreen", "check_spec", "default_epochs"]
+__all__ = ["NewRunScreen", "proposed_epochs"]
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunSpec)}
 _SEARCH_LABELS = {"none": "none  (train one configuration)", "random": "random", "grid": "grid",
                   "hyperband": "hyperband", "bayesian": "bayesian"}
 _REQUIRED_INTS = ("trials", "epochs", "seed")
 _OPTIONAL_INTS = ("max_params", "limit")
+_STOPPED_SECONDS = 60.0
+"""How long a launch stopped from the form may take to end before its directory is left as it is."""
 
 
-def default_epochs(model: str) -> int:
-    """The epochs the form proposes for `model`: a preset's recipe's, else `RunSpec`'s default.
+def proposed_epochs(model: str) -> int:
+    """The epochs the form proposes for `model`: what a spec with no epochs resolves to.
 
-    >>> default_epochs("mnist_cnn"), default_epochs("mlp")
+    >>> proposed_epochs("mnist_cnn"), proposed_epochs("mlp")
     (15, 5)
     """
-    return recipe(model).epochs if model in PRESET_NAMES else int(_DEFAULTS["epochs"])
+    return RunSpec(model=model).epoch_count
 
 
-def check_spec(values: dict[str, Any]) -> tuple[RunSpec | None, dict[str, str]]:
-    """Checks form values with `RunSpec`: each field alone (so every bad field is
-    reported at once), then all of them together.
-
-    The overrides of a hypermodel are left out of the spec returned: checking
-    them needs keras-tuner, so the launched process does (see `cli_args`).
-    A preset's overrides are an error found here.
-
-    Args:
-        values: `RunSpec` fields and values.
-
-    Returns:
-        The spec (or `None`) and the error of each bad field, by field name
-        (`"overrides.units_0"` is reported as `"overrides"`).
-    """
-    errors: dict[str, str] = {}
-    values = dict(values)
-    overrides = values.pop("overrides", {})
-
-    def check(**fields: Any) -> RunSpec | None:
-        try:
-            return RunSpec(**fields)
-        except SpecError as error:
-            errors.setdefault(error.field.split(".")[0], error.detail)
-            return None
-
-    for name, value in values.items():
-        check(**{name: value})
-    model = values.get("model", _DEFAULTS["model"])
-    if overrides and model not in HYPERMODEL_KINDS:
-        check(model=model, overrides=overrides)
-    if errors:
-        return None, errors
-    return check(**values), errors
+def _discard_when_ended(launched: LaunchedRun) -> None:
+    """Removes the directory of a launch stopped before its run started, once its process ends."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        launched.process.wait(_STOPPED_SECONDS)
+    if not launched.alive:
+        discard_new_run_dir(launched.run_dir)
 
 
-class NewRunScreen(Screen[None]):
+class NewRunScreen(AppScreen):
     """A form for a new run; launching it opens the run view."""
 
     BINDINGS = [
@@ -102,16 +77,14 @@ class NewRunScreen(Screen[None]):
         Binding("escape", "back", "Back"),
     ]
 
+    starting: reactive[LaunchedRun | None] = reactive(None, init=False)
+    """A launch whose process is checking the overrides, before its first event."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.launched: LaunchedRun | None = None
+        self._tail: EventTail | None = None
         self._start_timer: Timer | None = None
-        self._proposed_epochs = str(default_epochs(str(_DEFAULTS["model"])))
-
-    @property
-    def kapp(self) -> KerasMnistApp:
-        """The app, typed."""
-        return cast("KerasMnistApp", self.app)
+        self._proposed_epochs = str(proposed_epochs(str(_DEFAULTS["model"])))
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -211,47 +184,74 @@ class NewRunScreen(Screen[None]):
             if first is not None:
                 first.control.focus()
 
-    def _status(self, message: str, *, busy: bool = False) -> None:
+    def _status(self, message: str) -> None:
         self.query_one("#form-status", Static).update(message)
-        self.query_one("#form-busy").display = busy
-        self.query_one("#launch", Button).disabled = busy
 
     # -- launching ----------------------------------------------------------------------
 
     def action_launch(self) -> None:
-        """Checks the form and, if it is valid, starts the run."""
-        if self.launched is not None:
+        """Checks the form and, if it is valid, prepares the run directory and starts the run."""
+        if self.starting is not None:
             return
         values, unreadable = self.read_values()
-        spec, errors = check_spec(values)
+        spec, errors = check_spec(values, check_overrides=False)  # the run process checks overrides
         errors = {**errors, **unreadable}  # text that is not a number says so first
         self.show_errors(errors)
         if spec is None or errors:
             self._status("Fix the fields marked in red to launch.")
             return
         run_dir = new_run_dir(self.kapp.runs_dir, spec)
-        self.launched = self.kapp.launcher.launch(spec, run_dir, values["overrides"])
-        self._status(f"Starting {run_dir.name}: the run loads TensorFlow in its own process…", busy=True)
+        try:
+            launched = self.kapp.launcher.launch(spec, run_dir)
+        except (KerasMnistError, OSError) as error:
+            discard_new_run_dir(run_dir)
+            self._not_started(error_details(error))
+            return
+        if not spec.overrides:
+            self.kapp.open_run(run_dir, replace=True)
+            return
+        self._tail = EventTail(run_dir / EVENTS_FILE)
+        self.starting = launched
         self._start_timer = self.set_interval(0.2, self._watch_start)
 
+    def watch_starting(self, launched: LaunchedRun | None) -> None:
+        self.query_one("#form-busy").display = launched is not None
+        self.query_one("#launch", Button).disabled = launched is not None
+        if launched is not None:
+            self._status(f"Starting {launched.run_dir.name}: its process loads TensorFlow and checks "
+                         "the overrides…")
+
     def _watch_start(self) -> None:
-        launched = self.launched
-        if launched is None:
+        """Hands over to the run view at the first event; reports a process that ended before it."""
+        launched, tail = self.starting, self._tail
+        if launched is None or tail is None:
             return
-        if (launched.run_dir / SPEC_FILE).is_file():
+        alive = launched.alive  # read first: a process found ended has written all its events
+        if tail.poll():
             self._stop_watching()
             self.kapp.open_run(launched.run_dir, replace=True)
-        elif not launched.alive:
+        elif not alive:
             self._stop_watching()
-            self.launched = None
-            field, message = launched.error_field(), launched.error() or "the process ended"
-            self.show_errors({field: message} if field else {}, None if field else message)
-            self._status("The run did not start.")
+            discard_new_run_dir(launched.run_dir)
+            self._not_started(launched.error_details() or {
+                "error": "The process was stopped before the run started.", "field": None, "detail": None})
+
+    def _not_started(self, details: dict[str, Any]) -> None:
+        """Shows why a run did not start: under the field it names (`error_details`), else below."""
+        field = details.get("field")
+        if field:
+            self.show_errors({field: str(details.get("detail") or details["error"])})
+        else:
+            self.show_errors({}, str(details["error"]))
+        self._status("The run did not start; fix the form and launch again.")
+        self.notify(f"The run did not start: {details.get('detail') or details['error']}",
+                    title="New run", severity="error")
 
     def _stop_watching(self) -> None:
         if self._start_timer is not None:
             self._start_timer.stop()
             self._start_timer = None
+        self.starting = None
 
     # -- events -------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ class NewRunScreen(Screen[None]):
     def _model_changed(self) -> None:
         """Proposes the new model's epochs, unless the user has typed their own."""
         epochs = self.query_one("#epochs", Input)
-        proposed = str(default_epochs(str(self.query_one("#model", Select).value)))
+        proposed = str(proposed_epochs(str(self.query_one("#model", Select).value)))
         if epochs.value.strip() == self._proposed_epochs:
             epochs.value = proposed
         self._proposed_epochs = proposed
@@ -282,9 +282,11 @@ class NewRunScreen(Screen[None]):
         self.action_back()
 
     def action_back(self) -> None:
-        """Leaves the form; a run still starting is stopped."""
-        if self.launched is not None and not (self.launched.run_dir / SPEC_FILE).is_file():
-            self.launched.stop()
-            self.notify("The run was stopped before it started.", title="New run")
+        """Leaves the form; a launch still starting is stopped and its directory removed."""
+        launched = self.starting
         self._stop_watching()
+        if launched is not None and launched.stop():
+            self.app.run_worker(lambda: _discard_when_ended(launched), thread=True,
+                                name="discard stopped launch", exit_on_error=False)
+            self.notify("The run was stopped before it started.", title="New run")
         self.dismiss()
