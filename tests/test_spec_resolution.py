@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 import kerasmnist as km
@@ -30,6 +32,14 @@ def test_the_cli_and_the_library_write_the_same_spec_for_every_preset(tmp_path, 
     written = RunSpec.from_toml(tmp_path / "cli" / "spec.toml")
     own = recipe(preset)
     assert (written.epochs, written.batch_size) == (own.epochs, own.batch_size)
+
+
+def test_an_interrupted_command_leaves_the_interrupt_handler_as_it_found_it(tmp_path, no_training):
+    """Left ignored, SIGINT would stay ignored in every process started afterwards (the
+    terminal UI's runs among them), which then could not be stopped."""
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["train", "--run-dir", str(tmp_path / "run"), "--quiet"]) == 130
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_a_hypermodel_resolves_to_the_default_epochs_and_keeps_its_batch_size_open(tmp_path, no_training):

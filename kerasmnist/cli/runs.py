@@ -220,12 +220,17 @@ def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers:
     except KeyboardInterrupt:
         # The run is recorded as interrupted; a second signal (one delivered late, while
         # TensorFlow held the interpreter) must not kill the process before it reports.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        message = f"Interrupted. Continue with: kerasmnist resume {run_dir}"
-        if args.json:
-            emit_json({"status": "interrupted", "run_dir": str(run_dir), "message": message})
-        else:
-            err.print(message)
+        # The handler is put back after: left ignored, it would be inherited by every
+        # process a caller of `main()` starts later, which then could not be stopped.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            message = f"Interrupted. Continue with: kerasmnist resume {run_dir}"
+            if args.json:
+                emit_json({"status": "interrupted", "run_dir": str(run_dir), "message": message})
+            else:
+                err.print(message)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return EXIT_INTERRUPTED
     except RunError as error:
         if args.json:
