@@ -186,4 +186,5 @@ def __getattr__(name: str) -> type[KerasMnistError]:
         cls.__module__ = __name__
         cls.__qualname__ = cls.__name__
         globals()[cls.__name__] = cls
-    return globals()[name]  # type: ignore[no-any-return]
+    made: type[KerasMnistError] = globals()[name]
+    return made

@@ -113,3 +113,13 @@ def test_the_command_line_progress_reports_restarts():
     assert "trial r1: restart 0 ended (10 epochs, val_accuracy 0.8604)" in text
     assert "trial r1: restart 1 ended (10 epochs, the loss became nan)" in text
     assert "trial r1: restart 0 chosen, training on (10 epochs, val_accuracy 0.8604)" in text
+
+
+@pytest.mark.parametrize(("score", "than", "direction", "expected"), [
+    (0.9, 0.8, "max", True), (0.8, 0.9, "max", False), (0.2, 0.3, "min", True),
+    (0.9, None, "max", True), (0.9, float("nan"), "max", True),
+    (None, 0.1, "max", False), (float("nan"), None, "min", False), (0.5, 0.5, "max", False),
+])
+def test_a_score_beats_another_only_when_finite_and_better_in_the_objective_s_direction(
+        score, than, direction, expected):
+    assert training.better(score, than, direction) is expected

@@ -273,14 +273,11 @@ def _best_start(
 def better(score: float | None, than: float | None, direction: str) -> bool:
     """Whether `score` beats `than` in `direction` (`"min"` or `"max"`); a missing or
     non-finite score beats nothing and loses to anything."""
-    def finite(value: float | None) -> bool:
-        return value is not None and math.isfinite(value)
-
-    if not finite(score):
+    if score is None or not math.isfinite(score):
         return False
-    if not finite(than):
+    if than is None or not math.isfinite(than):
         return True
-    return score < than if direction == "min" else score > than  # type: ignore[operator]
+    return score < than if direction == "min" else score > than
 
 
 def history_score(history: Mapping[str, list[float]], spec: RunSpec, key: str | None = None) -> float | None:
