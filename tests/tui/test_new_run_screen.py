@@ -4,6 +4,7 @@ is written by the library and run with `kerasmnist resume`."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from kerasmnist_tui.app import KerasMnistApp
@@ -35,6 +36,17 @@ async def _form(pilot, app: KerasMnistApp) -> NewRunScreen:
     await pilot.press("n")
     await wait_for_screen(pilot, NewRunScreen)
     return app.screen
+
+
+async def _launch_with_an_override(pilot, app: KerasMnistApp) -> tuple[NewRunScreen, Any]:
+    """Launches the form's defaults with an override (left for the run process to check);
+    returns the form and the launch, once its fake process is ready."""
+    form = await _form(pilot, app)
+    form.query_one("#overrides", Input).value = "units_0=64"
+    await pilot.press("ctrl+s")
+    [launched] = app.launcher.runs
+    wait_ready(launched)
+    return form, launched
 
 
 def test_bad_values_are_shown_next_to_their_fields_and_nothing_is_launched(runs_dir):
@@ -162,11 +174,7 @@ def test_with_overrides_the_form_waits_for_the_first_event_then_opens_the_run_vi
     stop_launches.append(app.launcher)
 
     async def script(pilot):
-        form = await _form(pilot, app)
-        form.query_one("#overrides", Input).value = "units_0=64"
-        await pilot.press("ctrl+s")
-        [launched] = app.launcher.runs
-        wait_ready(launched)
+        form, launched = await _launch_with_an_override(pilot, app)
         await pilot.pause(0.5)  # several of the form's checks: no event yet, so it waits
         assert isinstance(app.screen, NewRunScreen) and form.starting is launched
         assert form.query_one("#launch").disabled
@@ -186,11 +194,7 @@ def test_going_back_while_a_run_starts_stops_it_and_removes_its_directory(runs_d
     stop_launches.append(app.launcher)
 
     async def script(pilot):
-        form = await _form(pilot, app)
-        form.query_one("#overrides", Input).value = "units_0=64"
-        await pilot.press("ctrl+s")
-        [launched] = app.launcher.runs
-        wait_ready(launched)
+        _, launched = await _launch_with_an_override(pilot, app)
         assert (launched.run_dir / "spec.toml").is_file()
         await pilot.press("escape")
         await wait_for(pilot, lambda: not launched.run_dir.exists(), what="the directory removed")
