@@ -561,8 +561,12 @@ def load_dataset(
 
     The validation set is carved from the training file, never from the test
     file. The first load of a file checks its SHA-256 and remembers it; repeat
-    loads of the unchanged file skip the check and memory-map a decompressed
-    copy, so they take milliseconds.
+    loads of the unchanged file skip the check and memory-map kerasmnist's
+    private, decompressed copy of it (never the file itself), so they take
+    milliseconds. A file changed in any way since, even with its modification
+    time put back, is read and checked again. A cache directory that cannot be
+    written (read-only, full disk) only slows loads down, with one warning (see
+    `kerasmnist.filecache`).
 
     Args:
         name: A registered name (see `dataset_names()`: `"mnist"`,

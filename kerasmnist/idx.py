@@ -69,7 +69,11 @@ def read_idx(source: IdxSource, *, mmap: bool = False) -> np.ndarray:
         mmap: When `True` and `source` is the path of an uncompressed file of
             one-byte values (type codes 0x08 and 0x09), map the file copy-on-write
             instead of reading it: the result costs no memory until it is
-            written to. Ignored otherwise. Defaults to `False`.
+            written to. The file must then stay whole while the array is in
+            use: once it is truncated, touching the array kills the process
+            with SIGBUS (`load_dataset` therefore never maps a user's file,
+            only its private cache copies). Ignored otherwise. Defaults to
+            `False`.
 
     Returns:
         A writable array in native byte order with the dtype of the file's type

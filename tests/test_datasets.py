@@ -180,7 +180,7 @@ def test_verify_files_reports_each_file_ok_mismatched_missing_or_unreadable(tmp_
     assert by_role["test_labels"].status == "unreadable" and by_role["test_labels"].detail
 
 
-def test_verify_files_hashes_afresh_where_load_dataset_trusts_its_memory(tmp_path, toy_info):
+def test_verify_files_hashes_afresh_and_load_dataset_sees_the_ctime_change(tmp_path, toy_info):
     directory = tmp_path / "raw"
     make_toy_files(directory, compress=False)
     load_dataset("toy", data_dir=directory, download=False)  # remembers the digests
@@ -189,8 +189,12 @@ def test_verify_files_hashes_afresh_where_load_dataset_trusts_its_memory(tmp_pat
     damaged = bytearray(labels.read_bytes())
     damaged[-1] = (damaged[-1] + 1) % 3  # still a valid label: only the digest can tell
     labels.write_bytes(bytes(damaged))
+    # Same size, time and inode; the status-change time moves on (at the clock's next tick).
+    while labels.stat().st_ctime_ns == stat.st_ctime_ns:
+        os.utime(labels, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     os.utime(labels, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    load_dataset("toy", data_dir=directory, download=False)  # same size, time, inode: trusted
+    with pytest.raises(ChecksumError, match="train-labels-idx1-ubyte"):
+        load_dataset("toy", data_dir=directory, download=False)
     fresh = filecache.hash_file(labels)
     assert fresh.sha256 == fresh.archive_sha256 == hashlib.sha256(damaged).hexdigest()
     check = datasets.verify_files("toy", directory)

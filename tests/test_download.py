@@ -15,7 +15,7 @@ import pytest
 
 from kerasmnist import ChecksumError, DatasetInfo, DatasetNotFoundError, datasets, load_dataset
 from kerasmnist.download import fetch
-from kerasmnist.errors import DownloadError
+from kerasmnist.errors import DownloadError, InvalidArgumentError
 from kerasmnist.filecache import cache_dir
 from tests.helpers import make_toy_files
 
@@ -40,7 +40,7 @@ def serve(directory: Path, *, status: int | None = None) -> Iterator[tuple[str, 
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/", requests
@@ -179,3 +179,9 @@ def test_fetch_removes_the_partial_file_when_interrupted(tmp_path):
     with serve(tmp_path / "srv") as (url, _), pytest.raises(KeyboardInterrupt):
         fetch("blob.bin", (url,), tmp_path / "out", check=interrupt)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("deadline", [0, -1.0])
+def test_fetch_rejects_a_deadline_that_is_not_positive(tmp_path, deadline):
+    with pytest.raises(InvalidArgumentError, match=rf"`deadline`.*Received: deadline={deadline}"):
+        fetch("f.gz", (closed_port_url(),), tmp_path, check=lambda p: None, deadline=deadline)
