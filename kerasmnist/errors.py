@@ -22,6 +22,7 @@ __all__ = [
     "DownloadError",
     "ParamBudgetExceeded",
     "SpecError",
+    "UsageError",
     "RunError",
     "RunBusyError",
     "KerasTunerMismatchError",
@@ -123,6 +124,23 @@ class SpecError(InvalidArgumentError):
         super().__init__(f"Invalid run spec{where}: field `{field_name}`: {message}")
 
 
+class UsageError(InvalidArgumentError):
+    """A command-line argument the command cannot use: not a number, a file that
+    cannot be read, a directory that cannot be made.
+
+    Attributes:
+        field: The argument's destination name (`"seed"` for `--seed`, which is
+            also the run-spec field it sets; `"run_dir"` for `--run-dir`), or
+            `None` for a mistake that is about no one argument.
+        detail: The message: what was expected and what was found.
+    """
+
+    def __init__(self, field_name: str | None, message: str) -> None:
+        self.field = field_name
+        self.detail = message
+        super().__init__(message)
+
+
 class RunError(KerasMnistError, RuntimeError):
     """A run that could not produce a model (every trial failed, say)."""
 
@@ -143,20 +161,25 @@ class MistakesError(KerasMnistError, RuntimeError):
 
 
 def error_details(error: BaseException) -> dict[str, Any]:
-    """An error as data, for a JSON document or a form: message, type and field.
+    """An error as data, for a JSON document or a form: message, type, field and detail.
 
     `field` names the run-spec field a `SpecError` is about (its first part:
-    `"overrides"` for `"overrides.units"`), and is `None` for other errors.
+    `"overrides"` for `"overrides.units"`; the detail names the override), or
+    the argument a `UsageError` is about (`"seed"` for `--seed`), and is `None`
+    for other errors; `detail` is what was expected and found, without the
+    prefix that names the field, or `None`.
 
     Example:
 
     >>> error_details(SpecError("epochs", "expected an integer >= 1, found 0"))["field"]
     'epochs'
+    >>> error_details(SpecError("overrides.units", "expected ..."))["field"]
+    'overrides'
     """
-    field = getattr(error, "field", None) if isinstance(error, SpecError) else None
+    field = getattr(error, "field", None) if isinstance(error, (SpecError, UsageError)) else None
+    detail = getattr(error, "detail", None) if isinstance(error, (SpecError, UsageError)) else None
     return {"error": str(error), "error_type": type(error).__name__,
-            "field": field.split(".")[0] if field else None,
-            "detail": getattr(error, "detail", None) if field else None}
+            "field": field.split(".")[0] if field else None, "detail": detail}
 
 
 def __getattr__(name: str) -> type[KerasMnistError]:

@@ -1,17 +1,29 @@
-"""keras-tuner HyperModels for MNIST-like data, behind `build_hypermodel`."""
+"""keras-tuner HyperModels for MNIST-like data, behind `build_hypermodel`.
+
+The hypermodels import Keras and keras-tuner, so their names load on first
+access (`kerasmnist._lazy`); the search spaces (`kerasmnist.hypermodels.spaces`)
+and their declarations (`kerasmnist.hypermodels.space`) import neither, so that
+a run spec's overrides are checked without them.
+
+Example:
+
+>>> from kerasmnist.hypermodels import build_hypermodel
+>>> build_hypermodel("cnn", dataset="fashion_mnist", conv_blocks=1)
+CNNHyperModel(input_shape=(784,), num_classes=10)
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from kerasmnist.datasets import Dataset, DatasetInfo, get_dataset_info
-from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.hypermodels.base import MnistHyperModel, OverBudgetTrial
-from kerasmnist.hypermodels.cnn import CNNHyperModel
-from kerasmnist.hypermodels.mlp import MLPHyperModel
-from kerasmnist.hypermodels.tiny import TinyArchitecture, TinyHyperModel
+from kerasmnist._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from kerasmnist.hypermodels.base import MnistHyperModel, OverBudgetTrial
+    from kerasmnist.hypermodels.cnn import CNNHyperModel
+    from kerasmnist.hypermodels.kinds import KINDS, build_hypermodel
+    from kerasmnist.hypermodels.mlp import MLPHyperModel
+    from kerasmnist.hypermodels.tiny import TinyArchitecture, TinyHyperModel
 
 __all__ = [
     "CNNHyperModel",
@@ -24,72 +36,17 @@ __all__ = [
     "build_hypermodel",
 ]
 
-KINDS: dict[str, type[MnistHyperModel]] = {
-    "mlp": MLPHyperModel,
-    "cnn": CNNHyperModel,
-    "tiny": TinyHyperModel,
-}
-"""The hypermodel class of each kind."""
+__getattr__ = lazy_getattr(globals(), {
+    "CNNHyperModel": "kerasmnist.hypermodels.cnn",
+    "KINDS": "kerasmnist.hypermodels.kinds",
+    "MLPHyperModel": "kerasmnist.hypermodels.mlp",
+    "MnistHyperModel": "kerasmnist.hypermodels.base",
+    "OverBudgetTrial": "kerasmnist.hypermodels.base",
+    "TinyArchitecture": "kerasmnist.hypermodels.tiny",
+    "TinyHyperModel": "kerasmnist.hypermodels.tiny",
+    "build_hypermodel": "kerasmnist.hypermodels.kinds",
+})
 
 
-def build_hypermodel(
-    kind: str = "mlp",
-    *,
-    dataset: str | Dataset | DatasetInfo | None = None,
-    input_shape: Sequence[int] | None = None,
-    num_classes: int | None = None,
-    max_params: int | None = None,
-    **overrides: Any,
-) -> MnistHyperModel:
-    """Returns a `keras_tuner.HyperModel` for MNIST-like data.
-
-    The result goes wherever keras-tuner takes a build function:
-    `keras_tuner.RandomSearch(build_hypermodel("cnn", dataset="mnist"), ...)`.
-
-    Args:
-        kind: `"mlp"`, `"cnn"` or `"tiny"`. Defaults to `"mlp"`.
-        dataset: A data-set name, `Dataset` or `DatasetInfo`, which supplies the
-            number of classes and the input shape (flat, as `Dataset.arrays()`
-            gives by default). Defaults to `None` (MNIST's: 784 inputs, 10
-            classes).
-        input_shape: Shape of one example as fed to the model, e.g. `(784,)` or
-            `(28, 28, 1)`; overrides the data set's. Defaults to `None`.
-        num_classes: Number of classes; overrides the data set's. Defaults to
-            `None`.
-        max_params: Parameter budget: no model over it is trained. Defaults to
-            `None`.
-        **overrides: Search-space overrides by hyperparameter name: a value fixes
-            it, a `(low, high)` tuple narrows it, a list restricts its choices.
-
-    Returns:
-        An `MLPHyperModel`, `CNNHyperModel` or `TinyHyperModel`.
-
-    Raises:
-        InvalidArgumentError: Unknown kind or data set, or an invalid setting or
-            override, naming it.
-
-    Example:
-
-    >>> import keras_tuner as kt
-    >>> hm = build_hypermodel("mlp", dataset="fashion_mnist", num_layers=1)
-    >>> hm.build(kt.HyperParameters()).output_shape
-    (None, 10)
-    """
-    if kind not in KINDS:
-        raise InvalidArgumentError(
-            f"Invalid value for argument `kind`. Expected one of {sorted(KINDS)}. "
-            f"Received: kind={kind!r}"
-        )
-    shape: Sequence[int] = (784,)
-    classes = 10
-    if isinstance(dataset, Dataset):
-        shape, classes = (math.prod(dataset.image_shape),), dataset.num_classes
-    elif dataset is not None:
-        info = get_dataset_info(dataset)
-        shape, classes = (math.prod(info.image_shape),), info.num_classes
-    return KINDS[kind](
-        input_shape if input_shape is not None else shape,
-        num_classes if num_classes is not None else classes,
-        overrides=overrides,
-        max_params=max_params,
-    )
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -11,23 +11,12 @@ import keras_tuner as kt
 
 from kerasmnist.budget import BudgetReport, LayerParams, ParamBudget
 from kerasmnist.errors import InvalidArgumentError, OverBudgetTrial
-from kerasmnist.hypermodels.space import Choice, Float, Spec, declare, describe, validate_overrides
+from kerasmnist.hypermodels.space import Spec, declare, declare_space, describe, validate_overrides
+from kerasmnist.hypermodels.spaces import OPTIMIZERS, optimizer_space
 
 __all__ = ["MnistHyperModel", "OverBudgetTrial", "image_shape_for", "optimizer_space"]
 
 _SPACE_MARK = "{space}"
-
-
-def optimizer_space(learning_rate: float = 1e-3, batch_size: int = 128) -> dict[str, Spec]:
-    """The optimizer and batch-size entries every hypermodel shares."""
-    return {
-        "optimizer": Choice(("adam", "sgd", "rmsprop"), default="adam",
-                            doc="sgd uses Nesterov momentum"),
-        "learning_rate": Float(1e-4, 1e-1, default=learning_rate, sampling="log"),
-        "momentum": Float(0.5, 0.99, default=0.9, doc="only with optimizer=sgd"),
-        "batch_size": Choice((16, 32, 64, 128, 256), default=batch_size,
-                             doc="tuned in fit(); a batch_size given to search() wins"),
-    }
 
 
 class MnistHyperModel(kt.HyperModel):
@@ -54,6 +43,8 @@ class MnistHyperModel(kt.HyperModel):
     """
 
     SPACE: ClassVar[Mapping[str, Spec]] = {}
+    CONDITIONS: ClassVar[Mapping[str, tuple[str, list[Any]]]] = {"momentum": ("optimizer", ["sgd"])}
+    """Entries used only under a condition on another: name to the parent entry and its values."""
     NEEDS_IMAGE: ClassVar[bool] = True
     """Whether the network sees its input as an image (checked at construction)."""
 
@@ -104,22 +95,50 @@ class MnistHyperModel(kt.HyperModel):
         return inputs, keras.layers.Reshape(self.image_shape)(inputs)
 
     def compile(self, hp: kt.HyperParameters, model: keras.Model) -> keras.Model:
-        """Compiles with the tuned optimizer: logits, sparse cross-entropy, accuracy."""
-        optimizer = self.hp(hp, "optimizer")
-        learning_rate = self.hp(hp, "learning_rate")
-        if optimizer == "sgd":
-            momentum = self.hp(hp, "momentum")
-            opt = keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True)
-        elif optimizer == "rmsprop":
-            opt = keras.optimizers.RMSprop(learning_rate)
-        else:
-            opt = keras.optimizers.Adam(learning_rate)
+        """Compiles with the tuned optimizer: logits, sparse cross-entropy, accuracy.
+
+        Raises:
+            InvalidArgumentError: An optimizer name other than `OPTIMIZERS`
+                (one a tuner's own `HyperParameters` fixed, say).
+        """
         model.compile(
-            optimizer=opt,
+            optimizer=self.optimizer(hp),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"],
         )
         return model
+
+    def optimizer(self, hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
+        """The optimizer `hp` names, with its learning rate (and momentum, for SGD).
+
+        Raises:
+            InvalidArgumentError: A name other than `OPTIMIZERS`: never a silent Adam.
+        """
+        name = self.hp(hp, "optimizer")
+        if name not in OPTIMIZERS:
+            raise InvalidArgumentError(
+                f"Invalid value for hyperparameter `optimizer`. Expected one of {list(OPTIMIZERS)}. "
+                f"Received: optimizer={name!r}")
+        learning_rate = float(self.hp(hp, "learning_rate"))
+        with hp.conditional_scope(*self.CONDITIONS["momentum"]):  # None unless SGD
+            momentum = self.hp(hp, "momentum")
+        if name == "sgd":
+            return keras.optimizers.SGD(learning_rate, momentum=float(momentum), nesterov=True)
+        if name == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate)
+        return keras.optimizers.Adam(learning_rate)
+
+    def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
+        """Declares the whole space before any trial (keras-tuner's hook; `space.declare_space`).
+
+        So every trial is proposed from the same space, whichever process asks
+        and whatever trials ran before: a search proposes the same trials in one
+        process, in fresh processes and with distributed workers. The batch size,
+        which `fit` declares, is part of it: a `batch_size` given to `fit` (or
+        `search`) still wins; fix it with the `batch_size` override to keep the
+        trials' values true to it.
+        """
+        declare_space(hp, self.SPACE, self.overrides, self.CONDITIONS)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         """Trains with the tuned batch size, after checking the budget."""

@@ -10,8 +10,9 @@ import keras_tuner as kt
 from keras import layers
 
 from kerasmnist.budget import LayerParams
-from kerasmnist.hypermodels.base import MnistHyperModel, optimizer_space
-from kerasmnist.hypermodels.space import Boolean, Choice, Float, Int, Spec
+from kerasmnist.hypermodels.base import MnistHyperModel
+from kerasmnist.hypermodels.space import Spec
+from kerasmnist.hypermodels.spaces import CNN_SPACE
 
 __all__ = ["CNNHyperModel"]
 
@@ -38,21 +39,7 @@ class CNNHyperModel(MnistHyperModel):
     804554
     """
 
-    SPACE: ClassVar[dict[str, Spec]] = {
-        "conv_blocks": Int(1, 4, default=2),
-        "filters": Choice((16, 32, 64, 128, 256), default=(32, 64, 128, 256), per_layer=True),
-        "kernel_size": Choice((3, 5), default=3),
-        "strides": Choice((1, 2), default=1),
-        "pooling": Choice(("max", "average", "none"), default="max"),
-        "batch_norm": Boolean(False),
-        "activation": Choice(("relu", "leaky_relu", "elu"), default="relu"),
-        "kernel_initializer": Choice(("glorot_uniform", "he_normal", "he_uniform"),
-                                     default="he_normal"),
-        "dropout": Float(0.0, 0.5, default=0.25, step=0.05, doc="after each block and the dense layer"),
-        "head": Choice(("flatten", "global_average"), default="flatten"),
-        "dense_units": Choice((0, 64, 128, 256, 512), default=128, doc="0: no dense layer"),
-        **optimizer_space(),
-    }
+    SPACE: ClassVar[dict[str, Spec]] = CNN_SPACE
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         filters = [self.hp(hp, "filters", i) for i in range(self.hp(hp, "conv_blocks"))]

@@ -10,13 +10,11 @@ import keras_tuner as kt
 from keras import layers
 
 from kerasmnist.budget import LayerParams
-from kerasmnist.hypermodels.base import MnistHyperModel, optimizer_space
-from kerasmnist.hypermodels.space import Boolean, Choice, Float, Int, Spec
+from kerasmnist.hypermodels.base import MnistHyperModel
+from kerasmnist.hypermodels.space import Spec
+from kerasmnist.hypermodels.spaces import MLP_SPACE
 
 __all__ = ["MLPHyperModel"]
-
-_PENALTIES = (0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
-
 
 class MLPHyperModel(MnistHyperModel):
     """A search space of fully connected networks for MNIST-like data.
@@ -41,19 +39,7 @@ class MLPHyperModel(MnistHyperModel):
     """
 
     NEEDS_IMAGE: ClassVar[bool] = False
-    SPACE: ClassVar[dict[str, Spec]] = {
-        "num_layers": Int(1, 5, default=2, doc="hidden layers"),
-        "units": Choice((32, 64, 128, 256, 512, 1024), default=128, per_layer=True),
-        "activation": Choice(("relu", "leaky_relu", "elu", "selu", "tanh"), default="relu"),
-        "batch_norm": Boolean(False),
-        "dropout": Float(0.0, 0.5, default=0.2, step=0.05, per_layer=True,
-                         doc="after the activation"),
-        "l1": Choice(_PENALTIES, default=0.0, per_layer=True, doc="kernel L1 penalty"),
-        "l2": Choice(_PENALTIES, default=0.0, per_layer=True, doc="kernel L2 penalty"),
-        "kernel_initializer": Choice(
-            ("glorot_uniform", "he_normal", "he_uniform", "lecun_normal"), default="glorot_uniform"),
-        **optimizer_space(),
-    }
+    SPACE: ClassVar[dict[str, Spec]] = MLP_SPACE
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         num_layers = self.hp(hp, "num_layers")

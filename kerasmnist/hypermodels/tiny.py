@@ -11,8 +11,9 @@ import keras_tuner as kt
 from keras import layers
 
 from kerasmnist.budget import LayerParams
-from kerasmnist.hypermodels.base import MnistHyperModel, optimizer_space
-from kerasmnist.hypermodels.space import Boolean, Choice, Int, Spec
+from kerasmnist.hypermodels.base import MnistHyperModel
+from kerasmnist.hypermodels.space import Spec
+from kerasmnist.hypermodels.spaces import TINY_SPACE
 
 __all__ = ["TinyHyperModel", "TinyArchitecture"]
 
@@ -97,21 +98,7 @@ class TinyHyperModel(MnistHyperModel):
     True
     """
 
-    SPACE: ClassVar[dict[str, Spec]] = {
-        "input_pool": Choice((1, 2, 3, 4), default=2, doc="average pooling of the input"),
-        "conv_layers": Int(0, 3, default=2),
-        "filters": Choice((1, 2, 4, 8, 16, 32), default=(8, 16, 16), per_layer=True),
-        "kernel_size": Choice((3, 5), default=3),
-        "separable": Boolean(False, doc="depthwise-separable convolutions after the first"),
-        "pool_size": Choice((1, 2, 3, 4, 5, 7), default=2,
-                            doc="pooling after each convolution ('same' padding)"),
-        "stacked": Boolean(False, doc="pooling once, after the last convolution"),
-        "pooling": Choice(("max", "average"), default="max", doc="after the convolutions"),
-        "head": Choice(("flatten", "global_average", "global_max"), default="global_average"),
-        "dense_units": Choice((0, 4, 8, 16, 32), default=0, doc="0: no hidden dense layer"),
-        "logits_bias": Boolean(True, doc="biases in the dense layer to the logits"),
-        **optimizer_space(learning_rate=3e-3),
-    }
+    SPACE: ClassVar[dict[str, Spec]] = TINY_SPACE
 
     def architecture(self, hp: kt.HyperParameters) -> TinyArchitecture:
         """Declares the architecture entries and returns the network to build.

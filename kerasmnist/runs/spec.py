@@ -8,7 +8,13 @@ through TOML: `kerasmnist.run` writes it to the run directory as `spec.toml`, an
 
 Hyperparameter overrides (see `kerasmnist.hypermodels.space`) go in an
 `[overrides]` table: a value fixes a hyperparameter, an array restricts it to
-those values, and an inline table `{ min = ..., max = ... }` narrows its range.
+those values, and a table `{ min = ..., max = ... }` narrows its range. They are
+checked against the hypermodel's own space (`kerasmnist.hypermodels.spaces`:
+its names, its choices, its ranges and the limits of what may be fixed), which
+imports neither Keras nor keras-tuner, so a mistake is refused at once.
+
+`spec.toml` is written by a TOML writer (`tomli_w`), so any string, newlines,
+quotes and all, reads back as it was.
 
 Example `spec.toml`:
 
@@ -37,8 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from kerasmnist.datasets import dataset_names
 from kerasmnist.errors import InvalidArgumentError, SpecError
+from kerasmnist.hypermodels.spaces import check_overrides
 from kerasmnist.recipes import PRESET_NAMES, recipe
 
 if sys.version_info >= (3, 11):
@@ -46,8 +55,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["BEST_MODEL_CHOICES", "DEFAULT_EPOCHS", "HYPERMODEL_KINDS", "OBJECTIVES", "PRESET_NAMES",
-           "SEARCH_KINDS", "RunSpec", "SpecError", "check_spec", "objective_direction", "parse_override"]
+__all__ = ["BEST_MODEL_CHOICES", "DEFAULT_EPOCHS", "DEFAULT_TRIALS", "HYPERMODEL_KINDS", "MAX_SEED",
+           "OBJECTIVES", "PRESET_NAMES", "SEARCH_KINDS", "RunSpec", "SpecError", "check_spec",
+           "objective_direction", "parse_override"]
 
 HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
 """The hypermodel kinds (`kerasmnist.hypermodels.KINDS`), named here without importing Keras."""
@@ -58,6 +68,14 @@ SEARCH_KINDS = ("none", "random", "grid", "hyperband", "bayesian")
 
 DEFAULT_EPOCHS = 5
 """Epochs of a hypermodel's run when the spec names none (a preset's come from its recipe)."""
+
+DEFAULT_TRIALS = 10
+"""Trials of a random or Bayesian search when the spec names none (a grid search walks its
+whole grid, Hyperband follows its own schedule)."""
+
+MAX_SEED = 2**32 - 1
+"""The largest seed: NumPy's legacy seeding, which `keras.utils.set_random_seed` calls,
+takes seeds in [0, 2**32 - 1], and replicate `i` is seeded with `seed + i`."""
 
 OBJECTIVES = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
 """Values of `RunSpec.objective`: logged metrics, the `train_` ones by the full evaluation."""
@@ -72,8 +90,9 @@ BEST_MODEL_CHOICES = ("checkpoint", "retrain")
 
 
 _CHECK_OVERRIDES = contextvars.ContextVar("kerasmnist_check_overrides", default=True)
-"""Whether making a spec checks its overrides against the hypermodel's space (which
-imports keras-tuner); off only while reading a spec a run was already made from."""
+"""Whether making a spec checks its overrides against the hypermodel's space (quick, and
+Keras-free); off only while reading a spec a run was already made from, which an older
+version may have written with values the space no longer allows."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +110,11 @@ class RunSpec:
         search: `"none"` (train one configuration: the hypermodel's defaults with
             the overrides, or the preset), `"random"`, `"grid"`, `"hyperband"` or
             `"bayesian"`. Defaults to `"none"`.
-        trials: The most trials a random, grid or Bayesian search runs.
-            Defaults to `10`.
+        trials: The most trials a random, grid or Bayesian search runs. `None`
+            resolves (`resolved()`) to the search kind's default:
+            `DEFAULT_TRIALS` (10) for a random or Bayesian search; a grid
+            search stays `None` and walks its whole grid, as Hyperband follows
+            its own schedule. Defaults to `None`.
         epochs: Epochs per trial; for Hyperband, the most epochs of one model.
             `None` resolves (`resolved()`) to a preset's recipe's epochs, or
             `DEFAULT_EPOCHS` (5) for a hypermodel. Defaults to `None`.
@@ -105,7 +127,9 @@ class RunSpec:
             Defaults to `None`.
         max_params: Parameter budget; configurations over it are never trained.
             Defaults to `None`.
-        seed: Seed of the split, the weights and the search. Defaults to `0`.
+        seed: Seed of the split, the weights and the search, in [0,
+            `MAX_SEED`] (with replicates, `seed + replicates - 1` too).
+            Defaults to `0`.
         replicates: Models trained per final configuration with seeds `seed`,
             `seed + 1`, ...; the results report their mean and standard
             deviation. With a search, needs `best_model = "retrain"`. Defaults to
@@ -132,6 +156,8 @@ class RunSpec:
         max_minutes: Start no new trial of a search once this many minutes
             have passed since the run (or its resumption) started; the trial
             under way finishes. `None`: no limit. Defaults to `None`.
+        deterministic: Keras/TensorFlow op determinism, so that the same spec
+            trains the same weights bit for bit; slower. Defaults to `False`.
     """
 
     dataset: str = "mnist_sample"
@@ -139,7 +165,7 @@ class RunSpec:
     model: str = "mlp"
     overrides: Mapping[str, Any] = field(default_factory=dict)
     search: str = "none"
-    trials: int = 10
+    trials: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
     early_stopping: int | None = None
@@ -156,6 +182,7 @@ class RunSpec:
     hyperband_factor: int = 3
     max_failed_trials: int = 10
     max_minutes: float | None = None
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", dict(self.overrides))
@@ -191,17 +218,22 @@ class RunSpec:
         Args:
             path: The file.
             check_overrides: Whether to check the overrides against the
-                hypermodel's search space, which imports keras-tuner and Keras.
-                Reading the spec of an existing run (to list it, say) can skip
-                it. Defaults to `True`.
+                hypermodel's search space. Reading the spec of an existing run
+                (to list it, say) skips it, so that a spec an older version
+                wrote is still listed. Defaults to `True`.
 
         Raises:
-            SpecError: Invalid TOML, or an unknown or invalid field, naming the file.
-            FileNotFoundError: The file does not exist.
+            SpecError: Text that is not UTF-8 or not valid TOML (field
+                `"(file)"`), or an unknown or invalid field, naming the file.
+            OSError: The file cannot be read (`FileNotFoundError` if it does
+                not exist).
         """
         path = Path(path)
         try:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as error:
+            raise SpecError("(file)", f"not UTF-8 text: {error.reason} at byte {error.start}",
+                            str(path)) from None
         except tomllib.TOMLDecodeError as error:
             raise SpecError("(file)", f"not valid TOML: {error}", str(path)) from None
         token = _CHECK_OVERRIDES.set(check_overrides)
@@ -224,22 +256,29 @@ class RunSpec:
         return values
 
     def to_toml(self) -> str:
-        """The spec as TOML; fields that are `None` are left out (they are the defaults)."""
-        lines = ["# kerasmnist run spec"]
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "overrides" or value is None:
-                continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
+        """The spec as TOML, which `from_toml` reads back equal.
+
+        Written by `tomli_w`, so every string is escaped as TOML needs. Fields
+        that are `None` are left out (they are the defaults); an override's
+        range becomes a table `{ min = ..., max = ... }`.
+
+        Example:
+
+        >>> text = RunSpec(overrides={"activation": "tanh", "learning_rate": (1e-4, 1e-2)}).to_toml()
+        >>> print(text[text.index("[overrides]"):].strip())
+        [overrides]
+        activation = "tanh"
+        <BLANKLINE>
+        [overrides.learning_rate]
+        min = 0.0001
+        max = 0.01
+        """
+        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                                  if f.name != "overrides" and getattr(self, f.name) is not None}
         if self.overrides:
-            lines += ["", "[overrides]"]
-            for key, value in self.overrides.items():
-                if isinstance(value, tuple):
-                    text = f"{{ min = {_toml_value(value[0])}, max = {_toml_value(value[1])} }}"
-                else:
-                    text = _toml_value(value)
-                lines.append(f"{key} = {text}")
-        return "\n".join(lines) + "\n"
+            values["overrides"] = {key: {"min": value[0], "max": value[1]} if isinstance(value, tuple)
+                                   else value for key, value in self.overrides.items()}
+        return "# kerasmnist run spec\n" + tomli_w.dumps(values, multiline_strings=False)
 
     # -- derived ---------------------------------------------------------------------
 
@@ -275,15 +314,20 @@ class RunSpec:
         2
         >>> RunSpec(model="mlp").resolved().batch_size is None  # each trial's hyperparameter
         True
+        >>> RunSpec(search="random").resolved().trials, RunSpec(search="grid").resolved().trials
+        (10, None)
         """
         batch_size = self.batch_size
         if batch_size is None and self.is_preset:
             batch_size = recipe(self.model).batch_size
-        if (self.epochs, self.batch_size) == (self.epoch_count, batch_size):
+        trials = self.trials
+        if trials is None and self.search in ("random", "bayesian"):
+            trials = DEFAULT_TRIALS
+        if (self.epochs, self.batch_size, self.trials) == (self.epoch_count, batch_size, trials):
             return self
         token = _CHECK_OVERRIDES.set(False)  # unchanged, and checked (or not) when made
         try:
-            return self.replace(epochs=self.epoch_count, batch_size=batch_size)
+            return self.replace(epochs=self.epoch_count, batch_size=batch_size, trials=trials)
         finally:
             _CHECK_OVERRIDES.reset(token)
 
@@ -297,11 +341,11 @@ class RunSpec:
         """
         _check_choice("dataset", self.dataset, dataset_names())
         _check_validation(self.validation)
-        for name in ("trials", "replicates", "executions_per_trial", "max_failed_trials"):
+        for name in ("replicates", "executions_per_trial", "max_failed_trials"):
             _check_int(name, getattr(self, name), minimum=1)
-        _check_int("seed", self.seed, minimum=0)
+        self._check_seed()
         _check_int("hyperband_factor", self.hyperband_factor, minimum=2)
-        for name in ("epochs", "batch_size", "early_stopping", "max_params", "limit"):
+        for name in ("trials", "epochs", "batch_size", "early_stopping", "max_params", "limit"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), minimum=1)
         if self.max_minutes is not None and (
@@ -309,7 +353,7 @@ class RunSpec:
                 or not 0 < self.max_minutes < math.inf):
             raise SpecError("max_minutes", f"expected a number of minutes > 0, found "
                             f"{self.max_minutes!r}")
-        for name in ("full_eval", "csv_log", "tensorboard"):
+        for name in ("full_eval", "csv_log", "tensorboard", "deterministic"):
             if not isinstance(getattr(self, name), bool):
                 raise SpecError(name, f"expected true or false, found {getattr(self, name)!r}")
         _check_choice("search", self.search, SEARCH_KINDS)
@@ -323,17 +367,21 @@ class RunSpec:
             raise SpecError("best_model", "\"retrain\" needs a search; with search = \"none\" "
                             "use \"checkpoint\"")
 
+    def _check_seed(self) -> None:
+        _check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        if self.seed + self.replicates - 1 > MAX_SEED:
+            raise SpecError("seed", f"expected an integer in [0, {MAX_SEED - self.replicates + 1}] "
+                            f"with {self.replicates} replicates (replicate i is seeded with seed + i, "
+                            f"at most {MAX_SEED}), found {self.seed!r}")
+
     def _check_model(self) -> None:
         if not isinstance(self.model, str):
             raise SpecError("model", f"expected a string, found {self.model!r}")
         if self.model in HYPERMODEL_KINDS:
-            if self.overrides and _CHECK_OVERRIDES.get():  # the space needs keras-tuner
-                from kerasmnist.hypermodels import KINDS
-
-                try:
-                    KINDS[self.model](overrides=self.overrides)
-                except InvalidArgumentError as error:
-                    raise SpecError("overrides", str(error)) from None
+            if self.overrides and _CHECK_OVERRIDES.get():
+                problem = check_overrides(self.model, self.overrides)  # Keras-free
+                if problem is not None:
+                    raise SpecError(f"overrides.{problem[0]}", problem[1])
             return
         if self.model not in PRESET_NAMES:
             raise SpecError("model", f"expected a hypermodel kind {list(HYPERMODEL_KINDS)} or a "
@@ -368,8 +416,7 @@ def check_spec(
     Args:
         values: `RunSpec` fields and values.
         check_overrides: Whether to check a hypermodel's overrides against its
-            space, which imports keras-tuner (and TensorFlow); the process that
-            runs the spec checks them when it reads it. Defaults to `True`.
+            space (quick, and Keras-free). Defaults to `True`.
 
     Returns:
         The spec (or `None` if a field is bad) and the message of each bad
@@ -455,25 +502,12 @@ def _overrides_from_toml(values: Any, source: str | None) -> dict[str, Any]:
     return result
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _check_int(name: str, value: Any, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SpecError(name, f"expected an integer >= {minimum}, found {value!r}")
+def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
+    if not isinstance(value, bool) and isinstance(value, numbers.Integral) and (
+            minimum <= int(value) and (maximum is None or int(value) <= maximum)):
+        return
+    expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    raise SpecError(name, f"expected an integer {expected}, found {value!r}")
 
 
 def _check_choice(name: str, value: Any, choices: Any) -> None:

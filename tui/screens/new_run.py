@@ -7,9 +7,11 @@ directory in this process (`kerasmnist.runs.prepare`: the name, then the resolve
 `spec.toml`; Keras-free and quick), and the run starts as `kerasmnist resume DIR`
 in a process of its own (`Launcher.launch`).
 
-Only a hypermodel's overrides are left unchecked here: checking them against its
-search space imports keras-tuner, so the run process checks them as it reads
-the spec. A run without overrides opens in the run view at once. With overrides
+Only a hypermodel's overrides are left unchecked here: the run process checks
+them against the hypermodel's search space as it reads the spec. An empty
+Trials field leaves the number to the search kind (`RunSpec.resolved()`: 10 for
+a random or Bayesian search; a grid search walks its whole grid). A run without
+overrides opens in the run view at once. With overrides
 the form stays open (Back stops the launch) until the process has written its
 first event, and then hands over to the run view; if the process refuses the
 spec instead, its JSON error document names the field, the message goes under
@@ -46,8 +48,8 @@ __all__ = ["NewRunScreen", "proposed_epochs"]
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunSpec)}
 _SEARCH_LABELS = {"none": "none  (train one configuration)", "random": "random", "grid": "grid",
                   "hyperband": "hyperband", "bayesian": "bayesian"}
-_REQUIRED_INTS = ("trials", "epochs", "seed")
-_OPTIONAL_INTS = ("max_params", "limit")
+_REQUIRED_INTS = ("epochs", "seed")
+_OPTIONAL_INTS = ("trials", "max_params", "limit")
 _STOPPED_SECONDS = 60.0
 """How long a launch stopped from the form may take to end before its directory is left as it is."""
 
@@ -100,8 +102,8 @@ class NewRunScreen(AppScreen):
                                              value=_DEFAULTS["search"], allow_blank=False, id="search",
                                              compact=True),
                             hint="keras-tuner's tuner")
-            yield FormField("Trials", Input(str(_DEFAULTS["trials"]), id="trials", compact=True),
-                            hint="the most trials of a search")
+            yield FormField("Trials", Input("", placeholder="default", id="trials", compact=True),
+                            hint="the most trials of a search (default: 10; a grid walks the whole grid)")
             yield FormField("Epochs", Input(self._proposed_epochs, id="epochs", compact=True),
                             hint="per trial (Hyperband: the most)")
             yield FormField("Parameter budget", Input("", placeholder="none", id="max_params", compact=True),
