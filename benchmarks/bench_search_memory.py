@@ -1,10 +1,12 @@
-"""Memory across the trials of a search: does the process grow with each trial?
+"""Memory across the trials of a search: does a process grow with each trial, and what does the parent hold?
 
 Runs a random search on the MNIST sample (or `--dataset`) twice: all trials in one
-process (the baseline), then with the engine's default of 10 trials per process,
-and prints the resident memory of the process that ran each trial, recorded at
-the trial's end (the `rss_mb` of `trial_ended` events), with the growth from the
-second trial to the last and the peak, and their ratios to the baseline.
+process (the baseline), then with the engine's default of 10 trials per process
+(every trial in fresh child processes). For each trial it prints the resident
+memory of the process that ran it, recorded at the trial's end (the `rss_mb` of
+`trial_ended` events), and, for the second way, the memory of the parent at the
+same moment, while it waits for its children; then the growth from the second
+trial to the last and the peaks, with their ratios to the baseline.
 
     python benchmarks/bench_search_memory.py [--trials 30] [--dataset mnist_sample]
 """
@@ -19,6 +21,9 @@ import tempfile
 from pathlib import Path
 
 from kerasmnist.runs import RunSpec, engine
+from kerasmnist.runs.processes import rss_mb
+
+BASELINE, CHILDREN = "one process (baseline)", "10 trials per process"
 
 
 def main() -> None:
@@ -42,31 +47,37 @@ def main() -> None:
     runs = {way: json.loads(subprocess.run(
         [sys.executable, __file__, *sys.argv[1:], "--measure", str(per_process)],
         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-        for way, per_process in [("one process (baseline)", 0), ("10 trials per process", 10)]}
-    print(f"{'trial':>6}" + "".join(f"{way:>26}" for way in runs))
+        for way, per_process in [(BASELINE, 0), (CHILDREN, 10)]}
+    print(f"{'trial':>6}{BASELINE:>26}{CHILDREN + ': child':>30}{'parent':>14}")
+    base, children = runs[BASELINE], runs[CHILDREN]
     for i in range(args.trials):
-        print(f"{i:>6}" + "".join(f"{rss[i]:>22.1f} MiB" for rss in runs.values()))
-    base_growth = runs["one process (baseline)"][-1] - runs["one process (baseline)"][1]
-    base_peak = max(runs["one process (baseline)"])
-    for way, rss in runs.items():
+        print(f"{i:>6}{base['trial'][i]:>22.1f} MiB{children['trial'][i]:>26.1f} MiB"
+              f"{children['parent'][i]:>10.1f} MiB")
+    base_growth = base["trial"][-1] - base["trial"][1]
+    base_peak = max(base["trial"])
+    for way, rss in [(BASELINE, base["trial"]), (CHILDREN + ", children", children["trial"])]:
         growth, peak = rss[-1] - rss[1], max(rss)
-        print(f"{way:>24}: growth from trial 2 to {len(rss)} {growth:+7.1f} MiB "
+        print(f"{way:>34}: growth from trial 2 to {len(rss)} {growth:+7.1f} MiB "
               f"({growth / base_growth:.2f}x baseline), peak {peak:7.1f} MiB "
               f"({peak / base_peak:.2f}x baseline)")
+    parent_peak = max(children["parent"])
+    print(f"{CHILDREN + ', parent':>34}: peak while children train {parent_peak:7.1f} MiB "
+          f"({parent_peak / base_peak:.2f}x baseline)")
 
 
-def measure(spec: RunSpec, trials_per_process: int | None) -> list[float]:
-    """The RSS (MiB) at the end of each trial, in trial order."""
-    rss: dict[str, float] = {}
+def measure(spec: RunSpec, trials_per_process: int | None) -> dict[str, list[float]]:
+    """The RSS (MiB) at the end of each trial, in trial order: of its process and of this one."""
+    trial: dict[str, float] = {}
+    parent: dict[str, float] = {}
 
     def record(event: dict) -> None:
         if event["event"] == "trial_ended":
-            rss[event["trial_id"]] = event["rss_mb"]
+            trial[event["trial_id"]] = event["rss_mb"]
+            parent[event["trial_id"]] = rss_mb() or 0.0
 
     with tempfile.TemporaryDirectory() as tmp:
-        engine.run(spec, Path(tmp) / "run", listeners=[record],
-                   trials_per_process=trials_per_process)
-    return [rss[k] for k in sorted(rss)]
+        engine.run(spec, Path(tmp) / "run", listeners=[record], trials_per_process=trials_per_process)
+    return {"trial": [trial[k] for k in sorted(trial)], "parent": [parent[k] for k in sorted(parent)]}
 
 
 if __name__ == "__main__":

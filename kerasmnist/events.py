@@ -53,6 +53,12 @@ fields; readers ignore the ones they do not know. Lines are only ever appended,
 each with one `write`, and flushed at once. A line cut short by a crash is
 skipped by readers; a writer that opens a log ending in such a line first ends
 it, so the next event starts on a line of its own.
+
+Readers open only a regular file: a log that is a FIFO, a directory, a socket
+or a device raises `OSError` without being opened, so
+that no reader waits on it for ever. Lines that are valid JSON but not objects
+with an `event` are skipped like torn ones; `kerasmnist.runs.state.RunState`
+checks the type of every field it reads.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ import json
 import math
 import os
 import platform
+import stat
 import sys
 import threading
 import time
@@ -69,14 +76,14 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from kerasmnist._enum import StrEnum
 
-__all__ = ["SCHEMA_VERSION", "TERMINAL_EVENTS", "EventTail", "EventType", "EventWriter", "jsonable",
-           "read_events"]
+__all__ = ["SCHEMA_VERSION", "TERMINAL_EVENTS", "EventTail", "EventType", "EventWriter",
+           "file_kind", "jsonable", "open_regular", "read_events"]
 
 SCHEMA_VERSION = 1
 
@@ -319,6 +326,7 @@ def read_events(
 
     Raises:
         FileNotFoundError: The file does not exist (and `follow` is `False`).
+        OSError: It is not a regular file (a FIFO, a directory...), or cannot be read.
     """
     path = Path(path)
     last_news = time.monotonic()
@@ -330,7 +338,7 @@ def read_events(
         if idle():
             return
         time.sleep(poll_interval)
-    with open(path, "rb") as stream:
+    with open_regular(path) as stream:
         pending = b""
         while True:
             chunk = stream.read()
@@ -376,9 +384,13 @@ class EventTail:
         self._pending = b""
 
     def poll(self) -> list[dict[str, Any]]:
-        """The complete events written since the last call (none if the file is missing)."""
+        """The complete events written since the last call (none if the file is missing).
+
+        Raises:
+            OSError: The log is not a regular file (a FIFO, a directory...), or cannot be read.
+        """
         try:
-            with open(self.path, "rb") as stream:
+            with open_regular(self.path) as stream:
                 stream.seek(self.offset)
                 chunk = stream.read()
         except FileNotFoundError:
@@ -386,6 +398,53 @@ class EventTail:
         self.offset += len(chunk)
         *lines, self._pending = (self._pending + chunk).split(b"\n")
         return [event for event in map(_parse, lines) if event is not None]
+
+
+def file_kind(mode: int) -> str:
+    """What a file is, from its `st_mode`: `"a regular file"`, `"a directory"`, `"a FIFO"`...
+
+    Example:
+
+    >>> import os, tempfile
+    >>> file_kind(os.stat(tempfile.gettempdir()).st_mode)
+    'a directory'
+    """
+    for test, kind in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Opens a regular file to read bytes; anything else is not opened.
+
+    The type is checked before opening (opening a FIFO would wait for a writer,
+    opening a device may do something), and again on the file opened, without
+    waiting, in case the path changed in between.
+
+    Raises:
+        FileNotFoundError: Nothing is there.
+        OSError: It is not a regular file (`"PATH: not a regular file but a FIFO"`),
+            or cannot be opened.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode)
+        return os.fdopen(fd, "rb")  # O_NONBLOCK does nothing to a regular file's reads
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _not_regular(path: str | os.PathLike[str], mode: int) -> OSError:
+    return OSError(f"{os.fspath(path)}: not a regular file but {file_kind(mode)}")
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:

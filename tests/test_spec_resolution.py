@@ -19,7 +19,7 @@ def no_training(monkeypatch):
     def stop(*args, **kwargs):
         raise KeyboardInterrupt("stopped by the test after the spec was written")
 
-    monkeypatch.setattr(engine, "_run", stop)
+    monkeypatch.setattr(engine, "_local", stop)
 
 
 @pytest.mark.parametrize("preset", PRESET_NAMES)

@@ -140,7 +140,7 @@ def test_statuses_are_enums_equal_to_their_strings_and_written_as_them():
     assert json.dumps(jsonable({"status": RunStatus.FAILED, "trial": TrialStatus.COMPLETED})) == (
         '{"status": "failed", "trial": "COMPLETED"}')
     assert [s.value for s in RunStatus] == ["new", "starting", "running", "stopping", "finished",
-                                            "failed", "interrupted"]
+                                            "failed", "interrupted", "damaged"]
     assert {s.value for s in TrialStatus} == {"RUNNING", "COMPLETED", "FAILED", "INTERRUPTED", "STOPPED",
                                               "INVALID", "IDLE"}
     assert [s for s in TrialStatus if s.ended] == [TrialStatus.COMPLETED, TrialStatus.FAILED,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kerasmnist.errors import KerasMnistError
-from kerasmnist.runs.rundir import EVENTS_FILE, RESULTS_FILE, SPEC_FILE, RunInfo, run_info
+from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.runs.rundir import EVENTS_FILE, RESULTS_FILE, SPEC_FILE, RunInfo, run_dirs, run_info
 from kerasmnist.runs.state import RunStatus
 
 __all__ = ["RunIndex"]
@@ -23,7 +23,8 @@ class RunIndex:
     watching a directory of many finished runs costs a few `stat` calls.
 
     Reading a run only when its files changed also keeps the interface's probe of
-    a run's lock away from the moment a resumed run takes it.
+    a run's lock away from the moment a resumed run takes it. A damaged run is
+    one summary among the others (status `DAMAGED`, with its `problem`).
 
     Args:
         runs_dir: The directory holding run directories; it may not exist yet.
@@ -35,10 +36,7 @@ class RunIndex:
 
     def refresh(self) -> list[RunInfo]:
         """The runs, newest first (as `kerasmnist.runs.rundir.list_runs` orders them)."""
-        try:
-            candidates = [p for p in self.runs_dir.iterdir() if (p / SPEC_FILE).is_file()]
-        except OSError:
-            candidates = []
+        candidates = run_dirs(self.runs_dir)
         infos = []
         for path in candidates:
             signature = _signature(path)
@@ -46,8 +44,8 @@ class RunIndex:
             if cached is None or cached[0] != signature or cached[1].status in _LIVE:
                 try:
                     cached = (signature, run_info(path))
-                except (KerasMnistError, OSError, ValueError):
-                    continue  # half-written or unreadable: try again next time
+                except (InvalidArgumentError, OSError):
+                    continue  # removed while we looked: gone next time
                 self._cache[path] = cached
             infos.append(cached[1])
         for path in set(self._cache) - set(candidates):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -14,16 +15,25 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
-from kerasmnist.backend import load_backend
 from kerasmnist.cli.common import EXIT_FAILED, EXIT_OK, add_json_flag, console, emit_json
 from kerasmnist.cli.data import validation_size
 from kerasmnist.cli.progress import RunProgress
-from kerasmnist.errors import InvalidArgumentError, RunError
+from kerasmnist.errors import InvalidArgumentError, RunError, SpecError, UsageError
 from kerasmnist.evaluation import confusion_heatmap
+from kerasmnist.runs import engine
 from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, new_run_dir
 from kerasmnist.runs.processes import EXIT_STATUS
-from kerasmnist.runs.rundir import list_runs, load_spec, read_results, run_info, run_state
+from kerasmnist.runs.rundir import (
+    EVENTS_FILE,
+    SPEC_FILE,
+    list_runs,
+    load_spec,
+    read_results,
+    run_info,
+    run_state,
+)
 from kerasmnist.runs.spec import BEST_MODEL_CHOICES, SEARCH_KINDS, RunSpec, parse_override
+from kerasmnist.runs.state import RunState
 from kerasmnist.runs.trials import TrialState, rank_trials, short_value, varying_hyperparameters
 
 __all__ = ["register", "spec_from_args"]
@@ -34,7 +44,7 @@ EXIT_INTERRUPTED = 130
 _SPEC_FLAGS = ("dataset", "validation", "model", "search", "trials", "epochs", "batch_size",
                "early_stopping", "max_params", "seed", "replicates", "executions_per_trial",
                "best_model", "objective", "limit", "hyperband_factor", "max_failed_trials",
-               "max_minutes", "full_eval", "csv_log", "tensorboard")
+               "max_minutes", "full_eval", "csv_log", "tensorboard", "deterministic")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,7 +114,8 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
     if search:
         spec.add_argument("--search", choices=[k for k in SEARCH_KINDS if k != "none"],
                           help="the tuner (default: random)")
-        spec.add_argument("--trials", type=int, help="most trials (default: 10)")
+        spec.add_argument("--trials", type=int,
+                          help="most trials (default: 10; a grid search walks the whole grid)")
         spec.add_argument("--executions-per-trial", type=int, help="models per trial (default: 1)")
         spec.add_argument("--best-model", choices=BEST_MODEL_CHOICES,
                           help="the best trial's checkpoint, or a retrain on train+validation "
@@ -133,6 +144,8 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
                       help="do not write logs/<trial>.csv")
     spec.add_argument("--tensorboard", action="store_const", const=True,
                       help="write TensorBoard logs")
+    spec.add_argument("--deterministic", action="store_const", const=True,
+                      help="Keras/TensorFlow op determinism for bit-for-bit runs; slower")
     where = parser.add_argument_group("where")
     where.add_argument("--run-dir", help="the run directory (default: RUNS_DIR/<time>-<dataset>-"
                                          "<model>[-<search>])")
@@ -155,17 +168,16 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
     """Builds the spec: `--config`'s file (or the defaults), then each flag given, resolved
     (`RunSpec.resolved()`: a preset's recipe fills in what no flag set).
 
+    Everything is checked here, overrides included, without Keras.
+
     Raises:
-        InvalidArgumentError: An invalid field or override, naming it.
+        InvalidArgumentError: An invalid field or override (`SpecError`, naming
+            it), or a `--config` that cannot be read as TOML (`UsageError`).
     """
     values: dict[str, Any] = {}
     if getattr(args, "config", None):
-        if not Path(args.config).is_file():
-            raise InvalidArgumentError(
-                f"Invalid value for argument `--config`. Expected a TOML file. Received: "
-                f"{args.config!r}, which does not exist")
-        values = RunSpec.from_toml(args.config).to_dict()
-        values["overrides"] = dict(RunSpec.from_toml(args.config).overrides)
+        config = _read_config(args.config)
+        values = {**config.to_dict(), "overrides": dict(config.overrides)}  # ranges stay tuples
     for name in _SPEC_FLAGS:
         value = getattr(args, name, None)
         if value is not None:
@@ -178,33 +190,82 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
             f"{values['search']!r}; use `kerasmnist search`")
     overrides = dict(values.get("overrides", {}))
     for text in args.overrides:
-        name, value = parse_override(text)
+        name, value = _parsed_override(text)
         overrides[name] = value
     values["overrides"] = overrides
     return RunSpec.from_dict(values, source=args.config).resolved()
 
 
+def _read_config(path: str) -> RunSpec:
+    """`--config`'s spec; a file that is missing, unreadable, not UTF-8 or not TOML is a `UsageError`."""
+    def refused(found: str) -> UsageError:
+        return UsageError("config", f"Invalid value for argument `--config`. Expected a TOML file "
+                                    f"(UTF-8 text). Received: {path!r}, {found}")
+
+    if not Path(path).is_file():
+        raise refused("which is not a file" if Path(path).exists() else "which does not exist")
+    try:
+        return RunSpec.from_toml(path)
+    except SpecError as error:
+        if error.field != "(file)":
+            raise
+        raise refused(f"which is {error.detail}") from None
+    except OSError as error:
+        raise refused(f"which cannot be read: {error.strerror or error}") from None
+
+
+def _parsed_override(text: str) -> tuple[str, Any]:
+    try:
+        return parse_override(text)
+    except InvalidArgumentError as error:
+        raise UsageError("overrides", str(error)) from None
+
+
+def _usable_dir(path: Path, field: str, flag: str) -> Path:
+    """`path`, if it is a directory or can be made one (nothing is made here).
+
+    Raises:
+        UsageError: A file, or under a file, or where nothing can be written.
+    """
+    def refused(found: str) -> UsageError:
+        return UsageError(field, f"Invalid value for argument `{flag}`. Expected a directory, or one "
+                                 f"that can be made. Received: {str(path)!r}, {found}")
+
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise refused("which is a file" if existing == path else f"under {str(existing)!r}, a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise refused(f"where {str(existing)!r} cannot be written")
+    return path
+
+
 def _run_command(args: argparse.Namespace) -> int:
-    load_backend(verbose=args.verbose)
-    spec = spec_from_args(args)
-    run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.runs_dir, spec)
+    spec = spec_from_args(args)  # before Keras loads: a mistake is refused at once
+    if args.run_dir:
+        run_dir = _usable_dir(Path(args.run_dir), "run_dir", "--run-dir")
+    else:
+        run_dir = new_run_dir(_usable_dir(Path(args.runs_dir), "runs_dir", "--runs-dir"), spec)
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
-        raise InvalidArgumentError(
-            f"Invalid value for argument `--workers`. Expected an integer >= 1. Received: {workers}")
+        raise UsageError("workers", f"Invalid value for argument `--workers`. Expected an integer "
+                                    f">= 1. Received: {workers}")
     return _execute(args, run_dir, spec, workers=workers)
 
 
 def _resume_command(args: argparse.Namespace) -> int:
-    load_backend(verbose=args.verbose)
     run_dir = Path(args.run_dir)
-    spec = load_spec(run_dir)
+    if not (run_dir / SPEC_FILE).is_file():
+        raise UsageError("run_dir", f"Invalid value for argument `run_dir`. Expected a run directory "
+                                    f"holding {SPEC_FILE}. Received: {args.run_dir!r}, which has none")
+    spec = load_spec(run_dir)  # its overrides checked, before Keras loads
     return _execute(args, run_dir, spec, workers=None)
 
 
 def _execute(args: argparse.Namespace, run_dir: Path, spec: RunSpec, *, workers: int | None) -> int:
-    from kerasmnist.runs import engine  # imports Keras: lazy, so that `runs list` starts without it
-
+    # The engine loads Keras only when this process has Keras work to do: a parent whose
+    # search runs in child processes holds no TensorFlow while they train.
     err = console(stderr=True)
     done = run_info(run_dir).trials_done if (run_dir / "spec.toml").is_file() else 0
     if not args.json:
@@ -271,9 +332,9 @@ def _print_results(result: dict[str, Any]) -> None:
                         f"({result['params']:,} weights)")
     for column in ("split", "examples", "loss", "accuracy", "error %"):
         table.add_column(column, justify="left" if column == "split" else "right")
-    for s in result["splits"]:
-        table.add_row(s["split"], f"{s['examples']:,}", f"{s['loss']:.4f}", f"{s['accuracy']:.4f}",
-                      f"{s['error_rate']:.2f}")
+    for s in result["splits"]:  # a loss that was NaN is null
+        table.add_row(s["split"], f"{s['examples']:,}", _fixed(s["loss"], 4), _fixed(s["accuracy"], 4),
+                      _fixed(s["error_rate"], 2))
     out.print(table)
     if result.get("replicates"):
         reps = result["replicates"]
@@ -319,9 +380,10 @@ def _list_command(args: argparse.Namespace) -> int:
     if not infos:
         out.print(f"No runs in {args.runs_dir}")
         return EXIT_OK
+    problems = any(info.problem or info.note for info in infos)
     table = Table(title=f"Runs in {args.runs_dir}")
     for column in ("run", "status", "dataset", "model", "search", "trials", "best", "test acc",
-                   "started"):
+                   "started", *(("problem",) if problems else ())):
         table.add_column(column, justify="right" if column in ("trials", "best", "test acc")
                          else "left")
     for info in infos:
@@ -332,15 +394,24 @@ def _list_command(args: argparse.Namespace) -> int:
             spec.search if spec else "?", f"{info.trials_done}{planned}",
             "" if info.best_score is None else f"{info.best_score:.4f}",
             "" if info.test_accuracy is None else f"{info.test_accuracy:.4f}",
-            _when(info.started))
+            _when(info.started), *((info.problem or info.note or "",) if problems else ()))
     out.print(table)
     return EXIT_OK
 
 
 def _show_command(args: argparse.Namespace) -> int:
-    state = run_state(args.run_dir)
+    state: RunState | None
+    try:
+        state = run_state(args.run_dir)
+    except OSError:
+        state = None  # run_info reads the log again, and says why it cannot
     info = run_info(args.run_dir, state=state)
-    results = read_results(args.run_dir)
+    if info.problem is not None or state is None:
+        return _damaged(args, info.problem or f"{EVENTS_FILE}: cannot be read")
+    try:
+        results = read_results(args.run_dir)
+    except ValueError as error:  # changed since run_info read it
+        return _damaged(args, str(error))
     trials = state.trial_table()
     if args.json:
         emit_json({**info.to_dict(), "trials": trials, "results": results})
@@ -350,6 +421,8 @@ def _show_command(args: argparse.Namespace) -> int:
     out.print(f"Run {info.path}: {info.status}, started {_when(info.started)}, "
               f"{info.trials_done}{'/' + str(info.trials_planned) if info.trials_planned else ''} "
               f"trials done")
+    if info.note:
+        out.print(f"Note: {info.note}")
     if spec is not None:
         out.print(spec.to_toml().strip())
     if info.error:
@@ -361,12 +434,23 @@ def _show_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _worker_command(args: argparse.Namespace) -> int:
-    load_backend()
-    from kerasmnist.runs import engine  # imports Keras: lazy, after load_backend
+def _damaged(args: argparse.Namespace, problem: str) -> int:
+    """Reports a run that cannot be read: one line on standard error, or a JSON document."""
+    message = f"The run {args.run_dir} is damaged: {problem}"
+    if args.json:
+        emit_json({"error": message, "status": "damaged", "path": args.run_dir, "problem": problem})
+    else:
+        print(f"kerasmnist: error: {message}", file=sys.stderr)
+    return EXIT_FAILED
 
+
+def _worker_command(args: argparse.Namespace) -> int:
     outcome = engine.search_worker(args.run_dir, max_trials=args.max_trials, deadline=args.deadline)
     return EXIT_STATUS[outcome]
+
+
+def _fixed(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _when(timestamp: float | None) -> str:

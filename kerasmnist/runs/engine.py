@@ -23,19 +23,21 @@ directory that resumes and a log that reads. The test set is evaluated once, at
 the end, on the chosen model (and on each replicate, for their statistics).
 
 TensorFlow keeps a few MiB of every model a process has built, so a long search
-would grow without end in one process: `run` runs `trials_per_process` trials
-itself, then continues the search in fresh child processes
-(`kerasmnist.runs.processes`), each running as many; resuming makes the
+would grow without end in one process: a search of more than
+`trials_per_process` trials runs them in fresh child processes
+(`kerasmnist.runs.processes`) of as many trials each; resuming makes each
 hand-over lossless.
 
-This module holds the flow; the work is done by `training` (replicates,
-restarts, distillation), `search` (keras-tuner), `processes` (children and
-workers), `results` (the end of a run) and `prepare` (the run directory).
+This module holds the flow and imports no Keras: the Keras work is in `local`
+(replicates, a search's trials here, the result), imported only once this
+process has such work, so that a parent holds no TensorFlow while its children
+train. `processes` runs the children and workers, `prepare` the run directory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -43,23 +45,24 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import keras
-
-# The presets' layer and loss, registered so that saved models load:
-from kerasmnist import layers, losses  # noqa: F401
+from kerasmnist.backend import load_backend
 from kerasmnist.errors import InvalidArgumentError, RunBusyError, RunError, SpecError
 from kerasmnist.events import EventWriter
-from kerasmnist.runs import processes, search, training
+from kerasmnist.runs import processes
 from kerasmnist.runs.prepare import prepare_run_dir
 from kerasmnist.runs.processes import EXIT_MORE_TRIALS, EXIT_TIME_UP, Listener
-from kerasmnist.runs.results import RunResult, finish, write_results
-from kerasmnist.runs.rundir import EVENTS_FILE, RunLock, load_spec
+from kerasmnist.runs.rundir import EVENTS_FILE, RunLock, load_spec, run_state
 from kerasmnist.runs.spec import RunSpec
 
+if TYPE_CHECKING:
+    from kerasmnist.runs.results import RunResult
+
 __all__ = ["DEFAULT_TRIALS_PER_PROCESS", "EXIT_MORE_TRIALS", "EXIT_TIME_UP", "RunBusyError", "RunError",
-           "RunResult", "prepare_run_dir", "resume", "run", "run_distributed", "search_worker"]
+           "RunResult", "hyperband_trials", "prepare_run_dir", "resume", "run", "run_distributed",
+           "search_worker"]
 
 DEFAULT_TRIALS_PER_PROCESS = 10
 
@@ -87,11 +90,11 @@ def run(
             one without restating it).
         listeners: Callables given each event as it is written. Defaults to none.
         verbose: Keras's and keras-tuner's own verbosity. Defaults to `0`.
-        trials_per_process: A search runs this many trials in this process, then
-            goes on in fresh child processes of as many trials each, so memory
-            stays flat however long it runs (TensorFlow keeps a few MiB of every
-            model it has built until its process ends). `None` runs every trial
-            here. Defaults to `10`.
+        trials_per_process: A search of more trials than this runs them in fresh
+            child processes of this many trials each, so memory stays flat
+            however long it runs (TensorFlow keeps a few MiB of every model it
+            has built until its process ends), and this process builds no model
+            while they train. `None` runs every trial here. Defaults to `10`.
 
     Returns:
         A `RunResult`, also written to `results.json`.
@@ -113,17 +116,26 @@ def run(
     spec = spec.resolved()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with RunLock(run_dir):
+    with RunLock(run_dir) as lock:
         resumed = prepare_run_dir(spec, run_dir)
         events = EventWriter(run_dir / EVENTS_FILE, listeners=listeners)
         started = time.perf_counter()
         try:
             events.run_started(spec.to_dict(), plan=_plan(spec), resumed=resumed)
             deadline = time.time() + 60 * spec.max_minutes if spec.max_minutes else None
+            def in_children() -> bool:  # whether the children stopped at the time limit
+                return processes.continue_in_children(run_dir, trials_per_process, events.listeners, deadline,
+                                                      lock)
+
             with _interrupt_on_sigterm():
-                result = _run(spec, run_dir, events, verbose, trials_per_process, deadline)
+                time_up = False
+                if spec.search != "none" and _hand_over(spec, run_dir, trials_per_process):
+                    time_up = in_children()  # every trial in children: nothing of Keras here meanwhile
+                local = _local(verbose)
+                result = local.run_here(spec, run_dir, events, verbose, trials_per_process=trials_per_process,
+                                        deadline=deadline, time_up=time_up, in_children=in_children)
             result.seconds = time.perf_counter() - started
-            write_results(result)
+            local.write_results(result)
             events.run_ended(result.summary())
             return result
         except KeyboardInterrupt:
@@ -187,6 +199,8 @@ def search_worker(
     Raises:
         InvalidArgumentError: No run spec in `run_dir`, a spec without a search,
             or only some of the environment variables are set.
+        RunBusyError: Another process runs `run_dir` (a search process holds the
+            run's lock: the one its parent handed down, else its own).
     """
     names = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
     missing = [v for v in names if not os.environ.get(v)]
@@ -197,18 +211,14 @@ def search_worker(
     spec = load_spec(run_dir)
     if spec.search == "none":
         raise SpecError("search", "a search process needs a search, found 'none'")
-    local = not search.is_distributed()
-    with EventWriter(run_dir / EVENTS_FILE) as events:
-        data = training.load_data(spec)
-        context = search.SearchContext(spec, data, run_dir, events, max_here=max_trials if local else None,
-                                       deadline=deadline if local else None)
-        try:
-            search.run_search(search.make_tuner(context), spec, data, verbose)
-        except search.MoreTrials:
-            return "more"
-        except search.TimeUp:
-            return "time"
-        return "done"
+    local = len(missing) == len(names)  # none set: continuing a search alone
+    # Whatever writes the directory holds its lock: the one a parent handed down, else
+    # the run's (alone) or a share of it (one of a distributed search's processes).
+    lock = processes.inherited_lock(run_dir) or RunLock(run_dir, shared=not local)
+    with lock, EventWriter(run_dir / EVENTS_FILE) as events:
+        return _local(verbose).search_here(spec, run_dir, events, verbose,
+                                           max_trials=max_trials if local else None,
+                                           deadline=deadline if local else None)
 
 
 def run_distributed(
@@ -253,69 +263,54 @@ def run_distributed(
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-    with RunLock(run_dir):
+    with RunLock(run_dir) as lock:
         with EventWriter(run_dir / EVENTS_FILE) as events:
             events.run_started(spec.to_dict(), plan=_plan(spec), resumed=True, workers=workers)
-        processes.run_workers(run_dir, workers, port, listeners, poll_interval=poll_interval)
+        processes.run_workers(run_dir, workers, port, listeners, poll_interval=poll_interval, lock=lock)
     return run(spec, run_dir, listeners=listeners)
 
 
 # -- the run ---------------------------------------------------------------------------
 
 
-def _run(
-    spec: RunSpec,
-    run_dir: Path,
-    events: EventWriter,
-    verbose: int,
-    trials_per_process: int | None,
-    deadline: float | None,
-) -> RunResult:
-    keras.utils.set_random_seed(spec.seed)
-    data = training.load_data(spec)
-    if spec.search == "none":
-        best_hp = training.plain_hyperparameters(spec, data)
-        models = training.train_replicates(spec, data, run_dir / "replicates", events, verbose,
-                                           build=training.plain_builder(spec, data), hyperparameters=best_hp)
-        return finish(spec, run_dir, data, models, best_hp, events)
-    context = search.SearchContext(spec, data, run_dir, events, max_here=trials_per_process,
-                                   deadline=deadline)
-    tuner = search.make_tuner(context)
-    time_up = False
-    try:
-        search.run_search(tuner, spec, data, verbose)
-    except search.TimeUp:
-        time_up = True
-    except search.MoreTrials:
-        del tuner
-        keras.backend.clear_session()
-        time_up = processes.continue_in_children(run_dir, trials_per_process, events.listeners, deadline)
-        tuner = search.make_tuner(search.SearchContext(spec, data, run_dir, events))  # reloads the search
-        if not time_up:
-            search.run_search(tuner, spec, data, verbose)
-    best = search.best_trial(tuner, run_dir)
-    best_hp = dict(best.hyperparameters.values)
-    if spec.best_model == "checkpoint":
-        models = {best.trial_id: (tuner.load_model(best), best.score)}
-    else:
-        retrain = spec.replace(epochs=search.best_epochs(best, spec), early_stopping=None)
-        models = training.train_replicates(
-            retrain, training.merged_train_validation(data), run_dir / "final", events, verbose,
-            build=lambda: search.build_best(tuner, best), hyperparameters=best_hp, prefix="final_r")
-    result = finish(spec, run_dir, data, models, best_hp, events)
-    result.trained_on_validation = spec.best_model == "retrain"
-    result.time_limit_reached = time_up
-    return result
+def _local(verbose: int) -> ModuleType:
+    """`kerasmnist.runs.local`, the run's Keras work, imported only when this process has some."""
+    load_backend(verbose=verbose > 0)  # hides TensorFlow's start-up lines
+    from kerasmnist.runs import local  # imports Keras and TensorFlow
+
+    return local
+
+
+def hyperband_trials(max_epochs: int, factor: int) -> int:
+    """How many trials keras-tuner's Hyperband runs in one iteration (its oracle's formulas)."""
+    brackets, epochs = 0, float(max_epochs)
+    while epochs >= 1:
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    return sum(math.ceil(end_size / (b + 1) * factor ** (b - r))
+               for b in range(brackets) for r in range(b + 1))
+
+
+def _hand_over(spec: RunSpec, run_dir: Path, trials_per_process: int | None) -> bool:
+    """Whether a search's remaining trials are more than one process runs (or their number is unknown)."""
+    if not trials_per_process:
+        return False
+    planned = _plan(spec)["trials"]
+    if planned is None:  # a grid search walking the whole grid
+        return True
+    return planned - run_state(run_dir).trials_done > trials_per_process
 
 
 def _plan(spec: RunSpec) -> dict[str, Any]:
     """What a run expects to run: trials (or replicates) and epochs each."""
+    trials: int | None
     if spec.search == "none":
         trials = spec.replicates
     elif spec.search == "hyperband":
-        trials = search.hyperband_trials(spec.epoch_count, spec.hyperband_factor)
+        trials = hyperband_trials(spec.epoch_count, spec.hyperband_factor)
     else:
-        trials = spec.trials
+        trials = spec.trials  # None: a grid search walks the whole grid, of a size known once built
     return {"trials": trials, "epochs": spec.epoch_count}
 
 
@@ -334,3 +329,11 @@ def _interrupt_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RunResult":  # lives with the Keras work; imported on demand
+        from kerasmnist.runs.results import RunResult
+
+        return RunResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,22 +4,32 @@ The command line's `runs` commands and the terminal UI read runs through this
 module, which imports neither Keras nor TensorFlow. Whatever it says of a run's
 log comes from the one fold of events, `kerasmnist.runs.state.RunState`. The run
 engine (`kerasmnist.runs.engine`) writes run directories.
+
+A run directory is damaged when its `spec.toml`, `events.jsonl` or
+`results.json` is there but cannot be read (not a regular file, not UTF-8, not
+valid TOML or JSON, or not of the expected form): `run_info` then gives the
+status `DAMAGED` and the `problem`, naming the file, and never raises, so one
+damaged run does not hide the others. Only regular files are opened: a FIFO
+would keep a reader waiting. A log with some events of the wrong form is not
+damaged: its run is read, with a `note`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kerasmnist.errors import InvalidArgumentError, KerasMnistError, RunBusyError
-from kerasmnist.events import read_events
+from kerasmnist.errors import InvalidArgumentError, RunBusyError, RunError, SpecError
+from kerasmnist.events import file_kind, open_regular, read_events
 from kerasmnist.runs.spec import RunSpec
 from kerasmnist.runs.state import RunState, RunStatus
+from kerasmnist.runs.trials import as_count, as_number
 
 __all__ = [
     "EVENTS_FILE",
@@ -33,6 +43,7 @@ __all__ = [
     "list_runs",
     "load_spec",
     "read_results",
+    "run_dirs",
     "run_info",
     "run_state",
     "running_pid",
@@ -55,8 +66,9 @@ class RunInfo:
         status: `RunState.status` given whether a process holds the run's lock:
             `RUNNING`, `STARTING` (its process has not written since it started),
             `FINISHED`, `FAILED`, `INTERRUPTED` (stopped, or its process died; it
-            can be resumed) or `NEW` (no event yet). A `RunStatus`, equal to its
-            value (`"running"`, ...).
+            can be resumed) or `NEW` (no event yet); or `DAMAGED` when a file of
+            the run cannot be read (`problem`). A `RunStatus`, equal to its value
+            (`"running"`, ...).
         spec: The run's spec, or `None` if `spec.toml` is unreadable.
         started: Unix time of the first `run_started`, or `None`.
         trials_done: Trials (or replicates) that ended.
@@ -65,6 +77,10 @@ class RunInfo:
         test_accuracy: The final model's test accuracy, once finished.
         error: The end of the error of a failed run.
         pid: The id of the process running it, while one does.
+        problem: Why the run is `DAMAGED`, each file by its name
+            (`"events.jsonl: not a regular file but a FIFO"`), or `None`.
+        note: What of its event log could not be read (`RunState.damage`), as
+            `"events.jsonl: ..."`, for a run read in spite of it; or `None`.
     """
 
     path: Path
@@ -77,6 +93,8 @@ class RunInfo:
     test_accuracy: float | None
     error: str | None
     pid: int | None = None
+    problem: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON types."""
@@ -84,7 +102,7 @@ class RunInfo:
                 "spec": self.spec.to_dict() if self.spec else None, "started": self.started,
                 "trials_done": self.trials_done, "trials_planned": self.trials_planned,
                 "best_score": self.best_score, "test_accuracy": self.test_accuracy,
-                "error": self.error, "pid": self.pid}
+                "error": self.error, "pid": self.pid, "problem": self.problem, "note": self.note}
 
 
 def load_spec(run_dir: str | os.PathLike[str], *, check_overrides: bool = True) -> RunSpec:
@@ -96,18 +114,32 @@ def load_spec(run_dir: str | os.PathLike[str], *, check_overrides: bool = True) 
             skip the check, so that they never load Keras. Defaults to `True`.
 
     Raises:
-        InvalidArgumentError: There is no run in `run_dir`, or its spec is invalid.
+        InvalidArgumentError: There is no run in `run_dir`.
+        SpecError: Its spec cannot be read (not a regular file, not UTF-8 text,
+            not valid TOML) or is invalid; its `detail` says why.
     """
     path = Path(run_dir) / SPEC_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise InvalidArgumentError(
             f"Invalid value for argument `run_dir`. Expected a run directory holding {SPEC_FILE}. "
             f"Received: {str(run_dir)!r}, which has none")
-    return RunSpec.from_toml(path, check_overrides=check_overrides)
+    problem = _file_problem(path)
+    if problem is not None:
+        raise SpecError("(file)", problem, str(path))
+    try:
+        return RunSpec.from_toml(path, check_overrides=check_overrides)
+    except UnicodeDecodeError as error:
+        raise SpecError("(file)", f"not UTF-8 text ({error.reason} at byte {error.start})",
+                        str(path)) from None
+    except OSError as error:
+        raise SpecError("(file)", f"cannot be read: {error.strerror or error}", str(path)) from None
 
 
 def run_info(run_dir: str | os.PathLike[str], *, state: RunState | None = None) -> RunInfo:
-    """Summarises one run directory from its spec, event log and lock.
+    """Summarises one run directory from its spec, event log, results and lock.
+
+    A run whose files cannot be read is summarised too, as `DAMAGED` with the
+    `problem`, from what could be read.
 
     Args:
         run_dir: The run directory.
@@ -118,7 +150,7 @@ def run_info(run_dir: str | os.PathLike[str], *, state: RunState | None = None) 
         The summary.
 
     Raises:
-        InvalidArgumentError: There is no run in `run_dir`.
+        InvalidArgumentError: There is no run in `run_dir` (no `spec.toml`).
 
     Example:
 
@@ -129,29 +161,43 @@ def run_info(run_dir: str | os.PathLike[str], *, state: RunState | None = None) 
     >>> info = run_info(run_dir)
     >>> info.status, info.trials_done
     (<RunStatus.NEW: 'new'>, 0)
+    >>> (run_dir / EVENTS_FILE).mkdir()
+    >>> info = run_info(run_dir)
+    >>> info.status, info.problem
+    (<RunStatus.DAMAGED: 'damaged'>, 'events.jsonl: not a regular file but a directory')
     """
     path = Path(run_dir)
-    if not (path / SPEC_FILE).is_file():
-        raise InvalidArgumentError(
-            f"Invalid value for argument `run_dir`. Expected a run directory holding {SPEC_FILE}. "
-            f"Received: {str(run_dir)!r}, which has none")
+    problems = []
+    spec: RunSpec | None = None
     try:
-        spec: RunSpec | None = load_spec(path, check_overrides=False)
-    except KerasMnistError:
-        spec = None
+        spec = load_spec(path, check_overrides=False)
+    except SpecError as error:
+        detail = error.detail if error.field == "(file)" else f"field `{error.field}`: {error.detail}"
+        problems.append(f"{SPEC_FILE}: {detail}")
     if state is None:
-        state = run_state(path)
+        state, problem = _fold(path / EVENTS_FILE)
+        if problem is not None:
+            problems.append(f"{EVENTS_FILE}: {problem}")
+    problem = _read_results(path / RESULTS_FILE)[1]
+    if problem is not None:
+        problems.append(f"{RESULTS_FILE}: {problem}")
     pid = running_pid(path)
     best = state.best()
-    return RunInfo(path, state.status(alive=pid is not None), spec, state.started, state.trials_done,
-                   state.trials_planned, None if best is None else best.score, state.test_accuracy,
-                   state.error_tail, pid)
+    status = RunStatus.DAMAGED if problems else state.status(alive=pid is not None)
+    return RunInfo(path, status, spec, state.started, state.trials_done, state.trials_planned,
+                   None if best is None else best.score, state.test_accuracy, state.error_tail, pid,
+                   "; ".join(problems) or None,
+                   None if state.damage is None else f"{EVENTS_FILE}: {state.damage}")
 
 
 def run_state(run_dir: str | os.PathLike[str]) -> RunState:
     """A run directory's event log, folded: the state of the run as its events tell it.
 
     A directory without a log yet gives the state of a new run.
+
+    Raises:
+        OSError: The log cannot be read: it is not a regular file (it is not
+            opened then), or reading it failed.
 
     Example:
 
@@ -160,18 +206,37 @@ def run_state(run_dir: str | os.PathLike[str]) -> RunState:
     <RunStatus.NEW: 'new'>
     """
     path = Path(run_dir) / EVENTS_FILE
-    return RunState.from_events(read_events(path) if path.exists() else ())
+    state, problem = _fold(path)
+    if problem is not None:
+        raise OSError(f"{path}: {problem}")
+    return state
+
+
+def run_dirs(runs_dir: str | os.PathLike[str]) -> list[Path]:
+    """The run directories directly under `runs_dir`, in no order: those holding a
+    `spec.toml`, even one that cannot be read (a damaged run is a run).
+
+    A missing or unreadable `runs_dir` holds no runs.
+    """
+    try:
+        entries = list(Path(runs_dir).iterdir())
+    except OSError:
+        return []
+    return [p for p in entries if p.is_dir() and os.path.lexists(p / SPEC_FILE)]
 
 
 def list_runs(runs_dir: str | os.PathLike[str]) -> list[RunInfo]:
-    """Summaries of the runs directly under `runs_dir`, newest first.
+    """Summaries of the runs directly under `runs_dir` (`run_dirs`), newest first.
 
-    A missing `runs_dir` holds no runs.
+    A damaged run is one summary among the others (`run_info`). A missing
+    `runs_dir` holds no runs.
     """
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return []
-    infos = [run_info(p) for p in root.iterdir() if (p / SPEC_FILE).is_file()]
+    infos = []
+    for path in run_dirs(runs_dir):
+        try:
+            infos.append(run_info(path))
+        except InvalidArgumentError:
+            continue  # removed while we looked
     return sorted(infos, key=lambda i: (i.started or 0.0, i.path.name), reverse=True)
 
 
@@ -193,48 +258,197 @@ def trial_table(events: str | os.PathLike[str] | Iterable[dict[str, Any]]) -> li
 
 
 def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """A finished run's `results.json`, or `None` if there is none yet."""
+    """A finished run's `results.json`, or `None` if there is none yet.
+
+    Raises:
+        ValueError: It cannot be read: not a regular file, not UTF-8 JSON, or
+            not of the form `kerasmnist.runs.results.RunResult.to_dict` writes
+            (the message names the file and says why).
+    """
     path = Path(run_dir) / RESULTS_FILE
-    if not path.is_file():
+    results, problem = _read_results(path)
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
+    return results
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a regular file, or `None` (also where nothing is there).
+
+    Only `stat` is called: nothing is opened.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
         return None
-    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return result
+    except OSError as error:
+        return f"cannot be read: {error.strerror or error}"
+    return None if stat.S_ISREG(mode) else f"not a regular file but {file_kind(mode)}"
+
+
+def _fold(path: Path) -> tuple[RunState, str | None]:
+    """A log folded, and why it could not be read (`None`: it was, or there is none)."""
+    problem = _file_problem(path)
+    if problem is not None:
+        return RunState(), problem
+    try:
+        return RunState.from_events(read_events(path)), None
+    except FileNotFoundError:
+        return RunState(), None
+    except OSError as error:
+        return RunState(), f"cannot be read: {error.strerror or error}"
+
+
+def _read_results(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A `results.json` read, and why it could not be (`None`: it was, or there is none)."""
+    problem = _file_problem(path)
+    if problem is not None:
+        return None, problem
+    try:
+        with open_regular(path) as stream:
+            results = json.loads(stream.read().decode("utf-8"))
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:
+        return None, f"cannot be read: {error.strerror or error}"
+    except UnicodeDecodeError as error:
+        return None, f"not UTF-8 text ({error.reason} at byte {error.start})"
+    except ValueError as error:  # json.JSONDecodeError, or a number too long to convert
+        return None, f"not valid JSON ({error})"
+    problem = _results_problem(results)
+    return (None, problem) if problem is not None else (results, None)
+
+
+def _results_problem(results: Any) -> str | None:
+    """What keeps `results` from being read as `RunResult.to_dict` writes it, or `None`.
+
+    The fields checked are those `kerasmnist runs show` prints.
+    """
+    if not isinstance(results, dict):
+        return f"not a JSON object but {_json_type(results)}"
+    names = results.get("class_names")
+    checks: dict[str, Callable[[Any], bool]] = {
+        "run_dir": _is_text, "best_trial": _is_text, "params": _is_count,
+        "spec": lambda spec: isinstance(spec, dict) and all(
+            _is_text(spec.get(key)) for key in ("dataset", "model", "objective")),
+        "splits": _list_of(lambda split: isinstance(split, dict) and _is_text(split.get("split"))
+                           and _is_count(split.get("examples"))
+                           and all(split.get(key) is None or _is_number(split.get(key))
+                                   for key in ("loss", "accuracy", "error_rate"))),
+        "replicates": lambda reps: reps is None or (
+            isinstance(reps, dict) and isinstance(reps.get("values"), dict)
+            and all(map(_is_number, reps["values"].values()))
+            and _is_number(reps.get("mean")) and _is_number(reps.get("std"))
+            and ("median" not in reps or _is_number(reps["median"]))),
+        "trials": _list_of(lambda trial: isinstance(trial, dict) and _is_text(trial.get("trial_id"))),
+        "class_names": _list_of(_is_text),
+        "confusion": _list_of(lambda row: isinstance(row, list) and isinstance(names, list)
+                              and len(row) == len(names) and all(map(_is_count, row))),
+        "top_confusions": _list_of(lambda entry: isinstance(entry, list) and len(entry) == 3),
+    }
+    for key, check in checks.items():
+        if key not in results:
+            return f"no `{key}`"
+        if not check(results[key]):
+            return f"`{key}` is not of the expected form"
+    if not names or len(results["confusion"]) != len(names):
+        return "`confusion` is not of the expected form"
+    return None
+
+
+def _list_of(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, list) and all(map(check, value))
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_count(value: Any) -> bool:
+    return as_count(value) is not None
+
+
+def _is_number(value: Any) -> bool:
+    return as_number(value) is not None
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 class RunLock:
-    """An exclusive lock on a run directory, held while a process runs it.
+    """A lock on a run directory, held while a process writes it.
 
-    The holder's process id is written into the lock file (`running_pid`).
+    The exclusive lock is the run's: one process runs a directory at a time, and
+    the holder's process id is written into the lock file (`running_pid`). Its
+    children share it: `inherited` adopts the lock a parent passed down
+    (`kerasmnist.runs.processes.spawn`), so that a child never writes the
+    directory without it, and the lock outlives the parent only as long as the
+    child does. A shared lock is what each hand-started process of a
+    distributed search holds: several may, and no run can start beside them.
+
     Taking the lock waits up to `wait` seconds, so that a reader's brief probe
     (`is_running` takes a shared lock for an instant) never makes a run fail.
 
     Args:
         run_dir: The run directory.
         wait: Seconds to keep trying. Defaults to `2.0`.
+        shared: Take a shared lock instead of the exclusive one. Defaults to
+            `False`.
 
     Raises:
         RunBusyError: On entry, when another process holds it.
     """
 
-    def __init__(self, run_dir: str | os.PathLike[str], *, wait: float = 2.0) -> None:
+    def __init__(self, run_dir: str | os.PathLike[str], *, wait: float = 2.0, shared: bool = False) -> None:
         self.path = Path(run_dir) / LOCK_FILE
         self.wait = wait
+        self.shared = shared
         self._fd = -1
 
+    @classmethod
+    def inherited(cls, run_dir: str | os.PathLike[str], fd: int) -> RunLock:
+        """The lock of `run_dir` that a parent process passed down as the open descriptor `fd`.
+
+        Raises:
+            RunError: `fd` is not an open descriptor of `run_dir`'s lock file.
+        """
+        lock = cls(run_dir)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock.path))
+        except OSError as error:
+            raise RunError(f"The lock of {str(lock.path.parent)!r} handed down as descriptor {fd} "
+                           f"cannot be read: {error.strerror}") from None
+        if not same:
+            raise RunError(f"Descriptor {fd} handed down as the lock of {str(lock.path.parent)!r} "
+                           f"is another file")
+        lock._fd = fd
+        return lock
+
+    @property
+    def fd(self) -> int:
+        """The lock file's open descriptor (`-1` when not held), for a child to inherit."""
+        return self._fd
+
     def __enter__(self) -> RunLock:  # noqa: PYI034
+        if self._fd >= 0:  # inherited: already held
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _lock(self._fd, exclusive=True, wait=self.wait):
+        if not _lock(self._fd, exclusive=not self.shared, wait=self.wait):
             os.close(self._fd)
             self._fd = -1
             raise RunBusyError(f"Another process is running {str(self.path.parent)!r}")
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._fd >= 0:
-            os.close(self._fd)  # closing releases the lock
+            os.close(self._fd)  # closing releases the lock (once every process sharing it has)
             self._fd = -1
 
 
@@ -250,10 +464,12 @@ def running_pid(run_dir: str | os.PathLike[str]) -> int | None:
     """
     path = Path(run_dir) / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO in its place must not block
     except FileNotFoundError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None  # not a lock any run took
         if _lock(fd, exclusive=False, wait=0.0):
             return None  # nobody holds it exclusively
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()

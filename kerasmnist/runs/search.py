@@ -20,6 +20,7 @@ import functools
 import importlib
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -28,22 +29,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config  # private: see PRIVATE_NAMES
 from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.distribute import oracle_client as kt_oracle_client
 from keras_tuner.src.distribute import utils as kt_distribute
+from keras_tuner.src.tuners import gridsearch as kt_gridsearch
 
 from kerasmnist.datasets import Dataset
-from kerasmnist.errors import KerasTunerMismatchError, RunError
+from kerasmnist.errors import InvalidArgumentError, KerasTunerMismatchError, RunError
 from kerasmnist.events import EventWriter
 from kerasmnist.fileio import atomic_write_text
-from kerasmnist.runs.rundir import EVENTS_FILE, trial_table
+from kerasmnist.runs.processes import rss_mb
+from kerasmnist.runs.rundir import EVENTS_FILE, SPEC_FILE, run_state, trial_table
 from kerasmnist.runs.spec import RunSpec
-from kerasmnist.runs.training import ParamsRecorder, fit_data, hypermodel, rss_mb, trial_callbacks
+from kerasmnist.runs.training import ParamsRecorder, fit_data, hypermodel, seed_trial, trial_callbacks
 
-__all__ = ["PRIVATE_NAMES", "TUNERS", "TUNER_PROJECT", "MoreTrials", "SearchContext", "SearchMixin", "TimeUp",
-           "best_epochs", "best_trial", "check_keras_tuner", "hyperband_trials", "is_chief", "is_distributed",
+__all__ = ["CHIEF_TIMEOUT_VARIABLE", "DEFAULT_CHIEF_TIMEOUT", "PRIVATE_NAMES", "TUNERS", "TUNER_PROJECT",
+           "MoreTrials", "SearchContext", "SearchMixin", "TimeUp", "best_epochs", "best_trial",
+           "check_keras_tuner", "chief_timeout", "is_chief", "is_distributed",
            "make_tuner", "run_search"]
 
 TUNER_PROJECT = "search"
@@ -54,13 +60,23 @@ PRIVATE_NAMES = (
     ("keras_tuner.src.config", "DEBUG"),
     ("keras_tuner.src.distribute.utils", "has_chief_oracle"),
     ("keras_tuner.src.distribute.utils", "is_chief_oracle"),
+    ("keras_tuner.src.distribute.oracle_client", "TIMEOUT"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner._get_tuner_fname"),
     ("keras_tuner.src.engine.oracle", "Oracle()._retry_queue"),
     ("keras_tuner.src.engine.oracle", "Oracle().ongoing_trials"),
     ("keras_tuner.src.engine.oracle", "Oracle().end_order"),
+    ("keras_tuner.src.tuners.gridsearch", "LinkedList"),
+    ("keras_tuner.src.tuners.gridsearch", "GridSearchOracle._compare"),
+    ("keras_tuner.src.tuners.gridsearch", "GridSearchOracle()._ordered_ids"),
+    ("keras_tuner.src.tuners.gridsearch", "GridSearchOracle()._populate_next"),
 )
 """The keras-tuner names without a public API that the run engine uses: `(module, name)`,
 where `Oracle()` in a name stands for an instance of the class."""
+
+CHIEF_TIMEOUT_VARIABLE = "KERASMNIST_CHIEF_TIMEOUT"
+"""The environment variable setting `chief_timeout()`, in seconds."""
+DEFAULT_CHIEF_TIMEOUT = 300.0
+"""Seconds a distributed worker waits for its chief to answer (keras-tuner's own: an hour per call)."""
 
 
 class TimeUp(BaseException):
@@ -101,7 +117,7 @@ def _has_name(module: str, name: str) -> bool:
             return False
         owner = getattr(owner, part)
         if instance:
-            owner = owner(objective="val_accuracy", max_trials=1)  # the one class used so: Oracle
+            owner = owner(objective="val_accuracy", max_trials=1)  # an oracle's arguments
     return True
 
 
@@ -113,6 +129,44 @@ def is_distributed() -> bool:
 def is_chief() -> bool:
     """Whether this process is a distributed search's chief (the oracle's server)."""
     return bool(kt_distribute.is_chief_oracle())
+
+
+def chief_timeout() -> float:
+    """Seconds a distributed worker waits for each answer of its chief before giving up.
+
+    `$KERASMNIST_CHIEF_TIMEOUT` if set, else `DEFAULT_CHIEF_TIMEOUT`: long enough
+    for a chief started after its workers to come up, short enough that a worker
+    whose chief died ends with an error instead of waiting an hour per request.
+
+    Raises:
+        InvalidArgumentError: The variable is not a positive number.
+    """
+    text = os.environ.get(CHIEF_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_CHIEF_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or not math.isfinite(seconds):
+        raise InvalidArgumentError(f"Invalid value for the environment variable {CHIEF_TIMEOUT_VARIABLE}. "
+                                   f"Expected a positive number of seconds. Received: {text!r}")
+    return seconds
+
+
+@contextlib.contextmanager
+def _chief_errors() -> Iterator[None]:
+    """Turns a distributed worker's failed request to its chief into a `RunError` that says so."""
+    try:
+        yield
+    except grpc.RpcError as error:
+        address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+        code = error.code() if hasattr(error, "code") else None
+        why = (f"no answer within {chief_timeout():g} s (${CHIEF_TIMEOUT_VARIABLE})"
+               if code == grpc.StatusCode.DEADLINE_EXCEEDED else getattr(code, "name", type(error).__name__))
+        raise RunError(f"Lost the search's chief at {address}: {why}. Restart the chief (`kerasmnist "
+                       f"worker` with KERASTUNER_TUNER_ID=chief) and this worker; "
+                       f"completed trials are kept") from None
 
 
 @dataclass
@@ -160,6 +214,7 @@ class SearchMixin(kt.Tuner):
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         c = self.context
+        seed_trial(c.spec, trial.trial_id)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []),
                                *trial_callbacks(c.spec, c.data, c.events, c.run_dir, trial.trial_id),
                                ParamsRecorder(c.params, trial.trial_id)]
@@ -179,16 +234,57 @@ class SearchMixin(kt.Tuner):
             raise MoreTrials
 
     def _trials_left(self) -> bool:
-        """Whether the search has trials to run (only a local search asks: its oracle is here)."""
-        return self.context.spec.search == "hyperband" or len(self.oracle.trials) < self.context.spec.trials
+        """Whether the search may have trials to run (only a local search asks: its oracle is here).
+
+        Hyperband's schedule and a whole grid (`trials` unset) say so only when
+        their next trial is asked for: a fresh process asks.
+        """
+        trials = self.context.spec.trials
+        return self.context.spec.search == "hyperband" or trials is None or len(self.oracle.trials) < trials
 
 
 class RandomSearch(SearchMixin, kt.RandomSearch):
     """keras-tuner's `RandomSearch` with kerasmnist's callbacks and events."""
 
 
-class GridSearch(SearchMixin, kt.GridSearch):
-    """keras-tuner's `GridSearch` with kerasmnist's callbacks and events."""
+class GridSearchOracle(kt.oracles.GridSearchOracle):
+    """keras-tuner's grid oracle, whose place in the grid survives a reload.
+
+    keras-tuner keeps the grid's order of the trials and the trials whose next
+    cell is due in memory only, not in `oracle.json`; reloaded (on resume, or in
+    the next process of a long search) its oracle finds no cell left and ends
+    the search early (10 of 12 cells, handed over after 10). `set_state`
+    rebuilds both from the trials.
+    """
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+
+        def compare(a: str, b: str) -> int:
+            values = self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values
+            return int(self._compare(*values))
+
+        order = sorted(self.trials, key=functools.cmp_to_key(compare))
+        self._ordered_ids = kt_gridsearch.LinkedList()
+        for trial_id in order:
+            self._ordered_ids.insert(trial_id)
+        # Each trial's next cell is due unless tried: the oracle skips the tried ones.
+        self._populate_next = list(order)
+
+
+class GridSearch(SearchMixin, kt.Tuner):
+    """keras-tuner's grid search (its oracle made resumable) with kerasmnist's callbacks and events.
+
+    Without `max_trials` it walks the whole grid.
+    """
+
+    def __init__(self, *, context: SearchContext, hypermodel: Any, objective: Any,
+                 max_trials: int | None = None, seed: int | None = None, max_retries_per_trial: int = 0,
+                 max_consecutive_failed_trials: int = 3, **kwargs: Any) -> None:
+        oracle = GridSearchOracle(objective=objective, max_trials=max_trials, seed=seed,
+                                  max_retries_per_trial=max_retries_per_trial,
+                                  max_consecutive_failed_trials=max_consecutive_failed_trials)
+        super().__init__(oracle, hypermodel, context=context, **kwargs)
 
 
 class Hyperband(SearchMixin, kt.Hyperband):
@@ -227,7 +323,11 @@ def make_tuner(context: SearchContext) -> SearchMixin:
         kwargs.update(max_epochs=spec.epoch_count, factor=spec.hyperband_factor, hyperband_iterations=1)
     else:
         kwargs["max_trials"] = spec.trials
-    with _tuner_io(), contextlib.redirect_stdout(sys.stderr):
+    if is_distributed() and not is_chief():
+        kt_oracle_client.TIMEOUT = chief_timeout()
+    if not is_distributed() or is_chief():  # a worker keeps no search files
+        _restore_search_files(run_dir, spec)
+    with _tuner_io(), contextlib.redirect_stdout(sys.stderr), _chief_errors():
         tuner = TUNERS[spec.search](context=context, **kwargs)
         oracle_file = run_dir / TUNER_PROJECT / "oracle.json"
         if not Path(tuner._get_tuner_fname()).exists() and oracle_file.exists() and (
@@ -249,7 +349,7 @@ def run_search(tuner: SearchMixin, spec: RunSpec, data: Dataset, verbose: int) -
         kwargs["validation_data"] = fit["validation_data"]
     if spec.batch_size is not None:
         kwargs["batch_size"] = spec.batch_size
-    with _tuner_io():  # quiet at verbose=0: listeners may print on standard output
+    with _tuner_io(), _chief_errors():  # quiet at verbose=0: listeners may print on standard output
         tuner.search(fit["x"], fit["y"], **kwargs)
 
 
@@ -283,15 +383,62 @@ def build_best(tuner: SearchMixin, trial: Any) -> keras.Model:
     return tuner.hypermodel.build(trial.hyperparameters)
 
 
-def hyperband_trials(max_epochs: int, factor: int) -> int:
-    """How many trials keras-tuner's Hyperband runs in one iteration (its oracle's formulas)."""
-    brackets, epochs = 0, float(max_epochs)
-    while epochs >= 1:
-        epochs /= factor
-        brackets += 1
-    end_size = math.ceil(1 + math.log(max_epochs, factor))
-    return sum(math.ceil(end_size / (b + 1) * factor ** (b - r))
-               for b in range(brackets) for r in range(b + 1))
+def _restore_search_files(run_dir: Path, spec: RunSpec) -> None:
+    """Checks keras-tuner's files before it reloads them; rebuilds a missing trial's from the event log.
+
+    The oracle's file (`search/oracle.json`) holds what nothing else records (its
+    random state, the trials' order), so a search that lost it cannot go on: the
+    error names it and the way out. A trial's file (`search/trial_<id>/trial.json`)
+    is rebuilt from the trial's events: its hyperparameters, and its status and
+    score if it ended (else it runs again, as after any interruption).
+
+    Raises:
+        RunError: The oracle's file is missing or unreadable while the search has
+            begun, or a trial's file is missing and the log never saw the trial.
+    """
+    project = run_dir / TUNER_PROJECT
+    oracle_file = project / "oracle.json"
+    way_out = (f"start the search again in a new run directory (`kerasmnist search --config "
+               f"{run_dir / SPEC_FILE}`); this run's finished trials stay in its event log")
+    try:
+        state = json.loads(oracle_file.read_text(encoding="utf-8"))
+        space = state["hyperparameters"]
+        ids = {*state["start_order"], *state["end_order"], *state["retry_queue"],
+               *state["ongoing_trials"].values()}
+    except FileNotFoundError:
+        if any(project.glob("trial_*")) or any(project.glob("tuner*.json")):
+            raise RunError(f"keras-tuner's search state {oracle_file} is missing, so the search cannot "
+                           f"go on; {way_out}") from None
+        return  # a search that has not begun
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise RunError(f"keras-tuner's search state {oracle_file} cannot be read ({error!r}); "
+                       f"{way_out}") from None
+    events = run_state(run_dir)
+    for trial_id in sorted(map(str, ids)):
+        path = project / f"trial_{trial_id}" / "trial.json"
+        if not path.exists():
+            _rebuild_trial(path, trial_id, space, events.trials.get(trial_id), spec, way_out)
+
+
+def _rebuild_trial(path: Path, trial_id: str, space: dict[str, Any], seen: Any, spec: RunSpec,
+                   way_out: str) -> None:
+    """Writes the keras-tuner file of a trial from what the event log saw of it (`seen`, a TrialState)."""
+    if seen is None:
+        raise RunError(f"keras-tuner's trial file {path} is missing and the event log never saw trial "
+                       f"{trial_id}; {way_out}")
+    hyperparameters = kt.HyperParameters.from_config(space)
+    hyperparameters.values.update(seen.hyperparameters)
+    status = str(seen.status) if seen.ended else "RUNNING"  # a trial that did not end runs again
+    trial = kt.engine.trial.Trial(hyperparameters, trial_id=trial_id, status=status)
+    trial.score, trial.message = seen.score, seen.message
+    scores = [(epoch.get("logs") or {}).get(spec.objective) for epoch in seen.epochs]
+    finite = [(value, step) for step, value in enumerate(scores) if isinstance(value, (int, float))]
+    if finite:
+        pick = max if spec.direction == "max" else min
+        trial.best_step = pick(finite)[1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _tuner_io():
+        trial.save(str(path))
 
 
 def _repair_oracle(oracle: Any) -> None:

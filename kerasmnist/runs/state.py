@@ -2,9 +2,12 @@
 
 `RunState.apply(events)` takes events as `kerasmnist.events.read_events` yields
 them or `kerasmnist.events.EventTail.poll()` returns them, in any number of
-calls. Fields it does not know are ignored and an event it cannot read is
-skipped (and counted), so a log written by a newer or crashed writer still
-shows what it can. `run_info`, `list_runs` and `trial_table`
+calls. Fields it does not know are ignored, so a log written by a newer or
+crashed writer still shows what it can, and so does a damaged one: a field of
+the wrong type is taken as missing (the event is "read in part"), and an event
+that cannot be placed without it (a trial id, an epoch's number) or that is
+not an object is skipped; `RunState.damage` says how many and why, and nothing
+an event holds makes the fold raise. `run_info`, `list_runs` and `trial_table`
 (`kerasmnist.runs.rundir`), the command line's progress bars and `runs`
 commands, and the terminal UI all read runs through it.
 
@@ -14,7 +17,7 @@ module imports neither Keras nor TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +31,8 @@ from kerasmnist.runs.trials import (
     TrialStatus,
     as_count,
     as_number,
+    as_text,
     rank_trials,
-    restart_of,
     trial_status,
     varying_hyperparameters,
 )
@@ -63,7 +66,9 @@ class RunStatus(StrEnum):
     - `STOPPING`: asked to stop and not ended yet; only the one who asked knows
       it (the terminal UI), as the log says nothing until the run ends;
     - `FINISHED`, `FAILED`: it ended so;
-    - `INTERRUPTED`: stopped, or its process died; it can be resumed.
+    - `INTERRUPTED`: stopped, or its process died; it can be resumed;
+    - `DAMAGED`: its run directory cannot be read (`kerasmnist.runs.rundir.RunInfo`
+      says why); the fold of a log never gives it.
 
     Example:
 
@@ -78,9 +83,15 @@ class RunStatus(StrEnum):
     FINISHED = "finished"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    DAMAGED = "damaged"
 
 
 _KNOWN = frozenset(EventType)
+_TRIAL_EVENTS = frozenset({EventType.TRIAL_STARTED, EventType.EPOCH_ENDED, EventType.CONFUSION,
+                           EventType.TEACHER_TRAINED, EventType.RESTART_ENDED,
+                           EventType.RESTART_CHOSEN, EventType.TRIAL_ENDED})
+_NUMBERED = {EventType.EPOCH_ENDED: "epoch", EventType.RESTART_ENDED: "restart",
+             EventType.RESTART_CHOSEN: "restart"}
 _ENDED = {EventType.RUN_ENDED: RunStatus.FINISHED, EventType.RUN_FAILED: RunStatus.FAILED,
           EventType.RUN_INTERRUPTED: RunStatus.INTERRUPTED}
 
@@ -123,7 +134,10 @@ class RunState:
         summary: The `results` of `run_ended`, or `None`.
         error: The error message of `run_failed`, or `None`.
         error_tail: The last lines of its traceback, or `None`.
-        skipped: Events that could not be read.
+        skipped: Events that could not be folded at all (see the module's docstring).
+        damaged: Events read in part: a field of the wrong type was taken as missing.
+        problems: What was wrong with the first of those (`"trial_ended: `score` is
+            not a number"`), at most `MAX_PROBLEMS`.
         last_time: The time of the latest event, or `None`.
 
     Example:
@@ -149,12 +163,14 @@ class RunState:
         self.error: str | None = None
         self.error_tail: str | None = None
         self.skipped = 0
+        self.damaged = 0
+        self.problems: list[str] = []
         self.last_time: float | None = None
         self._sessions: list[list[float | None]] = []
         self._epoch_times: list[float] = []
 
     @classmethod
-    def from_events(cls, events: Iterable[dict[str, Any]]) -> RunState:
+    def from_events(cls, events: Iterable[Any]) -> RunState:
         """The state of a whole log (`read_events(path)`), or of events already read."""
         state = cls()
         state.apply(events)
@@ -162,84 +178,111 @@ class RunState:
 
     # -- folding events -------------------------------------------------------------
 
-    def apply(self, events: Iterable[dict[str, Any]]) -> bool:
-        """Folds events into the state; returns whether any was read."""
+    def apply(self, events: Iterable[Any]) -> bool:
+        """Folds events into the state; returns whether any was read (in full or in part).
+
+        Nothing in an event raises: what cannot be read is counted (`skipped`,
+        `damaged`) and described (`problems`).
+        """
         changed = False
         for event in events:
-            try:
-                self._apply(event)
-            except (KeyError, TypeError, ValueError, AttributeError):
+            fields = _Fields(event)
+            skipped = self._apply(fields)
+            if skipped is not None:
                 self.skipped += 1
+                self._note(f"{fields.name}: {skipped}" if fields.name else skipped)
                 continue
+            if fields.wrong:
+                self.damaged += 1
+                self._note(f"{fields.name}: " + ", ".join(fields.wrong))
             changed = True
         return changed
 
     def trial_of(self, event: Mapping[str, Any]) -> TrialState | None:
         """The trial an (applied) event is about, or `None` for a run's event."""
-        if "trial_id" not in event:
+        if not isinstance(event, Mapping) or "trial_id" not in event:
             return None
-        return self.trials.get(_trial_key(event["trial_id"]))
+        trial_id = event["trial_id"]
+        if trial_id is not None and not isinstance(trial_id, str):
+            return None
+        return self.trials.get(_trial_key(trial_id))
 
-    def _apply(self, event: dict[str, Any]) -> None:
-        name = event["event"]
+    def _note(self, problem: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def _apply(self, fields: _Fields) -> str | None:
+        """Folds one event; returns why it was skipped, or `None` when it was read."""
+        name = fields.name
+        if name is None:
+            return "not an event object"
         if name not in _KNOWN:
-            return  # a type from a newer writer: nothing to fold, but the event was read
+            return None  # a type from a newer writer: nothing to fold, but the event was read
         kind = EventType(name)
-        when = event.get("time")
-        when = float(when) if isinstance(when, (int, float)) else self.last_time
+        # What the event cannot be placed without is read first: a skipped event changes nothing.
+        trial_id = fields.event.get("trial_id") if kind in _TRIAL_EVENTS else None
+        if trial_id is not None and not isinstance(trial_id, str):
+            return "`trial_id` is not a string"
+        if kind is EventType.TRIAL_STARTED and trial_id is None:
+            return "no `trial_id`"
+        key = _trial_key(trial_id)
+        number = as_count(fields.event.get(_NUMBERED[kind])) if kind in _NUMBERED else 0
+        if number is None:
+            return f"`{_NUMBERED[kind]}` is not {_EXPECTED[as_count]}"
+        when = fields.get("time", _as_time)
+        when = self.last_time if when is None else when
         if when is not None:
             self.last_time = when
         if kind is EventType.RUN_STARTED:
-            self._start_session(event, when)
+            self._start_session(fields, when)
         elif kind is EventType.TRIAL_STARTED:
-            trial_id = str(event["trial_id"])
-            self.trials.pop(trial_id, None)  # a restarted trial starts over, at the end
-            worker = event.get("worker")
-            self.trials[trial_id] = TrialState(trial_id, dict(event.get("hyperparameters") or {}),
-                                               worker=None if worker is None else str(worker))
-            self.current = trial_id
+            self.trials.pop(key, None)  # a restarted trial starts over, at the end
+            self.trials[key] = TrialState(key, fields.get("hyperparameters", _as_object) or {},
+                                          worker=fields.get("worker", as_text))
+            self.current = key
         elif kind is EventType.EPOCH_ENDED:
-            self._epoch(event, when)
+            self._epoch(self._trial(key), number, fields, when)
         elif kind is EventType.TEACHER_TRAINED:
-            self._trial(event.get("trial_id")).teacher = TeacherTrained(
-                str(event["teacher"]), as_count(event.get("params")), as_count(event.get("epochs")),
-                dict(event.get("logs") or {}), as_number(event.get("seconds")))
-        elif kind is EventType.RESTART_ENDED:
-            self._trial(event.get("trial_id")).restarts.append(restart_of(event))
-        elif kind is EventType.RESTART_CHOSEN:
-            self._trial(event.get("trial_id")).chosen_restart = restart_of(event)
-        elif kind is EventType.CONFUSION:
-            if event.get("split") == "test":
-                self.test_confusion = event
+            self._trial(key).teacher = TeacherTrained(
+                fields.get("teacher", as_text) or "?", fields.get("params", as_count),
+                fields.get("epochs", as_count), fields.logs(), fields.get("seconds", as_number))
+        elif kind in (EventType.RESTART_ENDED, EventType.RESTART_CHOSEN):
+            restart = Restart(number, fields.get("epochs", as_count), fields.get("objective", as_text),
+                              fields.get("score", as_number), fields.get("message", as_text))
+            if kind is EventType.RESTART_ENDED:
+                self._trial(key).restarts.append(restart)
             else:
-                self._trial(event.get("trial_id")).confusion = event
+                self._trial(key).chosen_restart = restart
+        elif kind is EventType.CONFUSION:
+            self._confusion(key, fields)
         elif kind is EventType.TRIAL_ENDED:
-            trial = self._trial(event.get("trial_id"))
-            status = event.get("status")
+            trial = self._trial(key)
+            status = fields.get("status", as_text)
             trial.status = trial_status(status)
-            trial.score = as_number(event.get("score"))
-            trial.params = as_count(event.get("params"))
-            trial.message = event.get("message")
+            trial.score = fields.get("score", as_number)
+            trial.params = fields.get("params", as_count)
+            trial.message = fields.get("message", as_text)
             if trial.status != status and not trial.message:
                 trial.message = f"ended with status {status!r}, unknown to this reader"
             if self.current == trial.trial_id:
                 self.current = None
         elif kind in TERMINAL_EVENTS:
-            self._end_session(kind, event, when)
+            self._end_session(kind, fields, when)
+        return None
 
-    def _start_session(self, event: dict[str, Any], when: float | None) -> None:
+    def _start_session(self, fields: _Fields, when: float | None) -> None:
         if self.phase is RunStatus.RUNNING and self._sessions:
             self._sessions[-1][1] = self.last_time  # the previous session died silently
         self.phase = RunStatus.RUNNING
-        self.spec = dict(event.get("spec") or self.spec)
-        self.plan = dict(event.get("plan") or {})
+        self.spec = fields.get("spec", _as_object) or self.spec
+        self.plan = fields.get("plan", _as_object) or {}
         self.started = self.started if self.started is not None else when
         self.error = self.error_tail = None
         self.summary = None
         self._sessions.append([when, None])
         self._epoch_times = []
 
-    def _end_session(self, kind: EventType, event: dict[str, Any], when: float | None) -> None:
+    def _end_session(self, kind: EventType, fields: _Fields, when: float | None) -> None:
         self.phase = _ENDED[kind]
         if self._sessions and self._sessions[-1][1] is None:
             self._sessions[-1][1] = when
@@ -249,25 +292,42 @@ class RunState:
                                 else TrialStatus.INTERRUPTED)
         self.current = None
         if kind is EventType.RUN_ENDED:
-            self.summary = dict(event.get("results") or {})
+            self.summary = fields.get("results", _as_object) or {}
         elif kind is EventType.RUN_FAILED:
-            self.error = str(event.get("error") or event.get("error_type") or "failed")
-            text = str(event.get("traceback") or self.error).strip()
+            error, error_type = fields.get("error", as_text), fields.get("error_type", as_text)
+            self.error = error or error_type or "failed"
+            text = (fields.get("traceback", as_text) or self.error).strip()
             self.error_tail = "\n".join(text.splitlines()[-3:])
 
-    def _epoch(self, event: dict[str, Any], when: float | None) -> None:
-        trial = self._trial(event.get("trial_id"))
-        epoch = int(event["epoch"])
-        if trial.epochs and int(trial.epochs[-1]["epoch"]) >= epoch:
-            trial.epochs = [e for e in trial.epochs if int(e["epoch"]) < epoch]
+    def _epoch(self, trial: TrialState, epoch: int, fields: _Fields, when: float | None) -> None:
+        planned = fields.get("epochs", as_count)
+        event = {**fields.event, "epoch": epoch, "epochs": planned, "logs": fields.logs(),
+                 "seconds": fields.get("seconds", as_number)}
+        if trial.epochs and trial.epochs[-1]["epoch"] >= epoch:
+            trial.epochs = [e for e in trial.epochs if e["epoch"] < epoch]
         trial.epochs.append(event)
-        if isinstance(event.get("epochs"), int):
-            trial.planned_epochs = event["epochs"]
+        if planned:
+            trial.planned_epochs = planned
         if when is not None:
             self._epoch_times.append(when)
 
-    def _trial(self, trial_id: Any) -> TrialState:
-        key = _trial_key(trial_id)
+    def _confusion(self, key: str, fields: _Fields) -> None:
+        matrix = fields.get("matrix", _as_matrix)
+        names = fields.get("class_names", _as_names)
+        if matrix is not None and (names is None or len(names) != len(matrix)):
+            if names is not None:
+                fields.wrong.append("`class_names` do not match the matrix")
+            names = [str(i) for i in range(len(matrix))]
+        event = {**fields.event, "trial_id": None if key == "-" else key,
+                 "epoch": fields.get("epoch", as_count), "split": fields.get("split", as_text),
+                 "matrix": matrix, "class_names": names or [],
+                 "per_class": fields.get("per_class", _as_object) or {}}
+        if event["split"] == "test":
+            self.test_confusion = event
+        else:
+            self._trial(key).confusion = event
+
+    def _trial(self, key: str) -> TrialState:
         if key not in self.trials:
             self.trials[key] = TrialState(key)
         return self.trials[key]
@@ -283,6 +343,23 @@ class RunState:
     def direction(self) -> str:
         """`"min"` for a loss objective, else `"max"` (`objective_direction`)."""
         return objective_direction(self.objective)
+
+    @property
+    def damage(self) -> str | None:
+        """What of the log could not be read, in a line, or `None` when all of it was.
+
+        Example:
+
+        >>> state = RunState.from_events([{"event": "trial_ended", "trial_id": "0", "score": "high"},
+        ...                               [1, 2]])
+        >>> state.skipped, state.damaged
+        (1, 1)
+        >>> print(state.damage)
+        1 event skipped, 1 event read in part: trial_ended: `score` is not a number; not an event object
+        """
+        counts = [f"{n} event{'s' if n != 1 else ''} {what}"
+                  for n, what in ((self.skipped, "skipped"), (self.damaged, "read in part")) if n]
+        return ", ".join(counts) + ": " + "; ".join(self.problems) if counts else None
 
     @property
     def trials_done(self) -> int:
@@ -338,7 +415,7 @@ class RunState:
         if self.current in self.trials:
             return self.trials[self.current]
         best_id = (self.summary or {}).get("best_trial")
-        if best_id in self.trials:
+        if isinstance(best_id, str) and best_id in self.trials:
             return self.trials[best_id]
         return self.best() or (list(self.trials.values())[-1] if self.trials else None)
 
@@ -383,8 +460,80 @@ class RunState:
 
 
 
-def _trial_key(trial_id: Any) -> str:
-    return "-" if trial_id is None else str(trial_id)  # epochs of a plain `fit`, outside any trial
+
+MAX_PROBLEMS = 3
+"""The most problems of a log `RunState.problems` keeps."""
+
+
+class _Fields:
+    """One event's fields, read with their types checked; those of the wrong type are noted.
+
+    Args:
+        event: The event, as read (any value).
+    """
+
+    def __init__(self, event: Any) -> None:
+        self.event: dict[str, Any] = event if isinstance(event, dict) else {}
+        name = self.event.get("event")
+        self.name = name if isinstance(name, str) else None
+        self.wrong: list[str] = []
+
+    def get(self, name: str, convert: Callable[[Any], Any]) -> Any:
+        """The field as `convert` makes it (`as_number`, ...); `None` when it is missing,
+        null or of the wrong type (noted in `wrong`)."""
+        value = self.event.get(name)
+        if value is None:
+            return None
+        converted = convert(value)
+        if converted is None:
+            self.wrong.append(f"`{name}` is not {_EXPECTED.get(convert, 'valid')}")
+        return converted
+
+    def logs(self) -> dict[str, float | None]:
+        """`logs`: metric -> number (or `None`); values that are not numbers are noted and dropped."""
+        logs = {}
+        for key, value in (self.get("logs", _as_object) or {}).items():
+            number = as_number(value)
+            if number is None and value is not None:
+                self.wrong.append(f"`logs.{key}` is not a number")
+                continue
+            logs[key] = number
+        return logs
+
+
+def _trial_key(trial_id: str | None) -> str:
+    return "-" if trial_id is None else trial_id  # epochs of a plain `fit`, outside any trial
+
+
+def _as_time(value: Any) -> float | None:
+    number = as_number(value)
+    return number if number is not None and 0 <= number < 1e11 else None  # up to the year 5138
+
+
+def _as_object(value: Any) -> dict[str, Any] | None:
+    ok = isinstance(value, dict) and all(isinstance(key, str) for key in value)
+    return dict(value) if ok else None
+
+
+def _as_names(value: Any) -> list[str] | None:
+    ok = isinstance(value, list) and all(isinstance(name, str) for name in value)
+    return list(value) if ok else None
+
+
+def _as_matrix(value: Any) -> list[list[int]] | None:
+    """A square, non-empty matrix of counts, else `None`."""
+    if not isinstance(value, list) or not value:
+        return None
+    size = len(value)
+    rows = [row for row in value if isinstance(row, list) and len(row) == size]
+    if len(rows) != size or any(as_count(cell) is None for row in rows for cell in row):
+        return None
+    return [list(row) for row in rows]
+
+
+_EXPECTED: dict[Callable[[Any], Any], str] = {
+    as_number: "a number", as_count: "a count", as_text: "a string", _as_time: "a Unix time",
+    _as_object: "an object", _as_names: "a list of strings", _as_matrix: "a square matrix of counts"}
 
 
 def _positive(value: Any) -> int | None:

@@ -31,14 +31,61 @@ from kerasmnist.events import EventWriter
 from kerasmnist.fileio import atomic_path, atomic_write_json
 from kerasmnist.hypermodels import MnistHyperModel, build_hypermodel
 from kerasmnist.recipes import recipe
+from kerasmnist.runs.processes import rss_mb
 from kerasmnist.runs.spec import RunSpec
 
 __all__ = ["NanCheck", "ParamsRecorder", "batch_size_of", "better", "fit_data", "history_score", "hypermodel",
-           "load_data", "merged_train_validation", "plain_builder", "plain_hyperparameters", "rss_mb",
-           "trial_callbacks", "train_replicates"]
+           "load_data", "merged_train_validation", "plain_builder", "plain_hyperparameters",
+           "seed_everything", "seed_trial", "trial_seed", "trial_callbacks", "train_replicates"]
 
 Models = dict[str, tuple[keras.Model, float]]
 """Trained models by trial id, each with its score."""
+
+
+# -- seeds ---------------------------------------------------------------------------------
+
+
+def seed_everything(spec: RunSpec) -> None:
+    """Seeds Python, NumPy and the backend with the run's seed; with `spec.deterministic`, op determinism.
+
+    Op determinism (TensorFlow's `enable_op_determinism`, PyTorch's deterministic
+    algorithms) makes a run bit-for-bit repeatable on one machine, at a cost in
+    speed (benchmarks/bench_determinism.py). Without it, the same seeds give the
+    same trials up to the float noise of multithreaded kernels.
+    """
+    keras.utils.set_random_seed(spec.seed)
+    if spec.deterministic:
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
+        elif backend == "torch":
+            import torch
+
+            torch.use_deterministic_algorithms(True)
+        # JAX's CPU kernels are deterministic already.
+
+
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed of a search's trial: a function of the run's seed and the trial's id alone.
+
+    So a trial draws the same initial weights, shuffles and dropout masks whichever
+    process runs it, after whatever other trials: in one process, in fresh
+    processes, resumed after a kill, or on a distributed worker.
+
+    Example:
+
+    >>> trial_seed(0, "03") == trial_seed(0, "03") != trial_seed(1, "03")
+    True
+    """
+    entropy = [seed, *trial_id.encode()]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def seed_trial(spec: RunSpec, trial_id: str) -> None:
+    """Seeds Python, NumPy and the backend for one trial (`trial_seed`)."""
+    keras.utils.set_random_seed(trial_seed(spec.seed, trial_id))
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -73,9 +120,16 @@ def merged_train_validation(data: Dataset) -> Dataset:
 
 
 def hypermodel(spec: RunSpec, data: Dataset, *, budget: bool = True) -> MnistHyperModel:
-    """The spec's hypermodel, with its overrides (and its budget, unless `budget=False`)."""
-    return build_hypermodel(spec.model, dataset=data,
-                            max_params=spec.max_params if budget else None, **dict(spec.overrides))
+    """The spec's hypermodel, with its overrides (and its budget, unless `budget=False`).
+
+    A spec's batch size fixes the hypermodel's `batch_size` entry, so that the
+    trials' recorded values are the batch size they trained with.
+    """
+    overrides = dict(spec.overrides)
+    if spec.batch_size is not None:
+        overrides["batch_size"] = spec.batch_size
+    return build_hypermodel(spec.model, dataset=data, max_params=spec.max_params if budget else None,
+                            **overrides)
 
 
 def plain_builder(spec: RunSpec, data: Dataset) -> Callable[[], keras.Model]:
@@ -346,13 +400,3 @@ class ParamsRecorder(keras.callbacks.Callback):
 def worker_id() -> str:
     """The id of this process in a search: keras-tuner's `KERASTUNER_TUNER_ID`, else `tuner0`."""
     return os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
-
-
-def rss_mb() -> float | None:
-    """The process's resident memory now, in MiB (Linux), or `None`."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as stream:
-            pages = int(stream.read().split()[1])
-        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None

@@ -15,9 +15,12 @@ from typing import Any
 from kerasmnist._enum import StrEnum
 from kerasmnist.runs.spec import objective_direction
 
-__all__ = ["Restart", "TeacherTrained", "TrialState", "TrialStatus", "as_count", "as_number",
-           "rank_trials", "restart_of", "short_value", "trial_status",
+__all__ = ["MAX_COUNT", "Restart", "TeacherTrained", "TrialState", "TrialStatus", "as_count",
+           "as_number", "as_text", "rank_trials", "short_value", "trial_status",
            "varying_hyperparameters"]
+
+MAX_COUNT = 2**53
+"""Counts (epochs, weights, matrix cells) are below this: larger ones are damage, not data."""
 
 
 class TrialStatus(StrEnum):
@@ -52,6 +55,7 @@ class TrialStatus(StrEnum):
 
 
 _OPEN = frozenset({TrialStatus.RUNNING, TrialStatus.INTERRUPTED, TrialStatus.STOPPED})
+_STATUS_VALUES = frozenset(status.value for status in TrialStatus)
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,21 @@ class TrialState:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrialState:
-        """A trial from `to_dict`'s form (a `results.json`'s `trials`, `runs show --json`)."""
-        return cls(str(values["trial_id"]), dict(values.get("hyperparameters") or {}),
+        """A trial from `to_dict`'s form (a `results.json`'s `trials`, `runs show --json`).
+
+        Fields of the wrong type are taken as missing.
+
+        Raises:
+            ValueError: `trial_id` is missing or not a string.
+        """
+        trial_id = values.get("trial_id")
+        if not isinstance(trial_id, str):
+            raise ValueError(f"a trial's `trial_id` must be a string, found {trial_id!r}")
+        hyperparameters = values.get("hyperparameters")
+        return cls(trial_id, dict(hyperparameters) if isinstance(hyperparameters, dict) else {},
                    status=trial_status(values.get("status")), score=as_number(values.get("score")),
-                   params=as_count(values.get("params")), message=values.get("message"),
-                   worker=values.get("worker"))
+                   params=as_count(values.get("params")), message=as_text(values.get("message")),
+                   worker=as_text(values.get("worker")))
 
 
 def rank_trials(trials: Iterable[TrialState], objective: str) -> list[TrialState]:
@@ -235,24 +249,29 @@ def varying_hyperparameters(trials: Iterable[TrialState]) -> list[str]:
 
 
 def trial_status(value: Any) -> TrialStatus:
-    try:
+    """The status a `trial_ended` event gives; one this reader does not know is `FAILED`."""
+    if isinstance(value, str) and value in _STATUS_VALUES:
         return TrialStatus(value)
-    except ValueError:
-        return TrialStatus.FAILED  # ended, but not as this reader knows: not a success
-
-
-def restart_of(event: dict[str, Any]) -> Restart:
-    objective = event.get("objective")
-    message = event.get("message")
-    return Restart(int(event["restart"]), as_count(event.get("epochs")),
-                   None if objective is None else str(objective), as_number(event.get("score")),
-                   None if message is None else str(message))
+    return TrialStatus.FAILED  # ended, but not as this reader knows: not a success
 
 
 def as_number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
+    """A finite real number as a float, else `None` (`True`, `"0.9"`, NaN and 10**400 are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer in [0, `MAX_COUNT`), else `None`."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_COUNT
+    return value if ok else None
+
+
+def as_text(value: Any) -> str | None:
+    """A string, else `None`."""
+    return value if isinstance(value, str) else None

@@ -14,9 +14,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kerasmnist.backend import load_backend
 from kerasmnist.errors import InvalidArgumentError, KerasMnistError
-from kerasmnist.runs.processes import EXIT_STATUS
+from kerasmnist.runs.engine import search_worker  # loads Keras only when it has trials to run
+from kerasmnist.runs.processes import EXIT_STATUS, bind_to_parent
 
 __all__ = ["main"]
 
@@ -29,10 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-trials", type=int, default=None)
     parser.add_argument("--deadline", type=float, default=None)
     args = parser.parse_args(argv)
-    load_backend()
-    # The engine imports Keras: only once load_backend has hidden TensorFlow's start-up lines.
-    from kerasmnist.runs.engine import search_worker
-
+    bind_to_parent()  # never outlive the run that started this process
     try:
         outcome = search_worker(args.run_dir, max_trials=args.max_trials, deadline=args.deadline)
     except InvalidArgumentError as error:

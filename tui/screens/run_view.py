@@ -2,7 +2,8 @@
 
 It polls the log with `kerasmnist.events.EventTail` from a timer, so it shows
 the same for a run started here, one started from the command line, and one
-that ended long ago.
+that ended long ago. A log that cannot be read (a FIFO, a directory) is never
+opened, and what of a log could not be read is said under the progress.
 """
 
 from __future__ import annotations
@@ -137,6 +138,8 @@ class RunScreen(AppScreen):
             note = "Interrupted: press r to resume (completed trials are kept)."
         elif self.status is RunStatus.STARTING:
             note = "Starting: the run loads TensorFlow in its own process."
+        if self.state.damage is not None:
+            note = "\n".join(filter(None, (note, f"Note: {EVENTS_FILE}: {self.state.damage}")))
         progress = self.state.progress(time.time(), self._alive)
         command = launched.command if launched is not None else None
         self.query_one(ProgressPanel).show(self.state, self.status, progress, note=note, command=command)

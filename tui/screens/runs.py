@@ -30,6 +30,8 @@ class RunsScreen(AppScreen):
 
     A run started from this window shows `starting` until its process has
     written its first event, and `stopping` after a cancel until it has ended.
+    A run whose files cannot be read shows `damaged`, and why below the table
+    when highlighted; it is not resumed.
     """
 
     BINDINGS = [
@@ -105,6 +107,9 @@ class RunsScreen(AppScreen):
         if selected in rows:
             table.move_cursor(row=table.get_row_index(selected))
         title = f"Runs in {self.kapp.runs_dir}/: {len(infos)}"
+        damaged = sum(info.status is RunStatus.DAMAGED for info in infos)
+        if damaged:
+            title += f", {damaged} damaged"
         active = len(self.kapp.launcher.active())
         if active:
             title += f", {active} started here and still going"
@@ -119,7 +124,7 @@ class RunsScreen(AppScreen):
         planned = f"/{info.trials_planned}" if info.trials_planned else ""
         return [
             Text(info.path.name),
-            status_text(status),
+            Text(str(status), style="bold red") if status is RunStatus.DAMAGED else status_text(status),
             Text(spec.dataset if spec else "?"),
             Text(spec.model if spec else "?"),
             Text(spec.search if spec else "?"),
@@ -131,7 +136,7 @@ class RunsScreen(AppScreen):
 
     def _status(self, info: RunInfo) -> RunStatus:
         launched = self.kapp.launcher.get(info.path)
-        if launched is None or not launched.alive:
+        if launched is None or not launched.alive or info.status is RunStatus.DAMAGED:
             return info.status
         if launched.stopping:
             return RunStatus.STOPPING
@@ -154,6 +159,10 @@ class RunsScreen(AppScreen):
             detail.update("")
             return
         text = Text(str(info.path), style="dim")
+        if info.problem:
+            text.append(f"\nDamaged: {info.problem}", style="red")
+        elif info.note:
+            text.append(f"\nNote: {info.note}", style="yellow")
         if info.error and info.status is RunStatus.FAILED:
             text.append("\n" + info.error, style="red")
         elif info.status is RunStatus.INTERRUPTED:
@@ -189,5 +198,9 @@ class RunsScreen(AppScreen):
     def action_resume_run(self) -> None:
         """Resumes the highlighted run."""
         key = self._selected()
+        info = self.infos.get(key) if key else None
+        if info is not None and info.problem:
+            self.notify(f"{info.path.name} is damaged: {info.problem}", title="Resume", severity="warning")
+            return
         if key is not None and resume_run(self.kapp, Path(key), self.statuses.get(key, RunStatus.NEW)):
             self.refresh_runs()
