@@ -21,7 +21,7 @@ from kerasmnist.cli.progress import RunProgress
 from kerasmnist.errors import InvalidArgumentError, RunError, SpecError, UsageError
 from kerasmnist.evaluation import confusion_heatmap
 from kerasmnist.runs import engine
-from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, new_run_dir
+from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, differing_fields, new_run_dir
 from kerasmnist.runs.processes import EXIT_STATUS
 from kerasmnist.runs.rundir import (
     EVENTS_FILE,
@@ -245,6 +245,11 @@ def _run_command(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)  # before Keras loads: a mistake is refused at once
     if args.run_dir:
         run_dir = _usable_dir(Path(args.run_dir), "run_dir", "--run-dir")
+        changed = differing_fields(spec, run_dir)
+        if changed:
+            raise UsageError("run_dir", f"Invalid value for argument `--run-dir`. {str(run_dir)!r} holds a "
+                                        f"run with a different spec (fields {changed} differ); resume it "
+                                        f"(`kerasmnist resume {run_dir}`), or use a new directory")
     else:
         run_dir = new_run_dir(_usable_dir(Path(args.runs_dir), "runs_dir", "--runs-dir"), spec)
     workers = getattr(args, "workers", None)

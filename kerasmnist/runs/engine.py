@@ -123,6 +123,7 @@ def run(
         try:
             events.run_started(spec.to_dict(), plan=_plan(spec), resumed=resumed)
             deadline = time.time() + 60 * spec.max_minutes if spec.max_minutes else None
+
             def in_children() -> bool:  # whether the children stopped at the time limit
                 return processes.continue_in_children(run_dir, trials_per_process, events.listeners, deadline,
                                                       lock)

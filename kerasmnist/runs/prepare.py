@@ -17,7 +17,7 @@ from kerasmnist.fileio import atomic_write_text
 from kerasmnist.runs.rundir import EVENTS_FILE, SPEC_FILE
 from kerasmnist.runs.spec import RunSpec
 
-__all__ = ["DEFAULT_RUNS_DIR", "discard_new_run_dir", "new_run_dir", "prepare_run_dir"]
+__all__ = ["DEFAULT_RUNS_DIR", "differing_fields", "discard_new_run_dir", "new_run_dir", "prepare_run_dir"]
 
 DEFAULT_RUNS_DIR = "runs"
 """Where new run directories go unless told otherwise (relative to the working directory)."""
@@ -79,16 +79,28 @@ def prepare_run_dir(spec: RunSpec, run_dir: str | os.PathLike[str]) -> bool:
     spec = spec.resolved()
     path = run_dir / SPEC_FILE
     if path.is_file():
-        existing = RunSpec.from_toml(path, check_overrides=False)  # compared, not run
-        if existing != spec:
-            changed = [f.name for f in dataclasses.fields(spec)
-                       if getattr(spec, f.name) != getattr(existing, f.name)]
+        changed = differing_fields(spec, run_dir)
+        if changed:
             raise InvalidArgumentError(
                 f"Invalid value for argument `run_dir`. {str(run_dir)!r} holds a run with a "
                 f"different spec (fields {changed} differ); resume it, or use a new directory")
         return True
     atomic_write_text(path, spec.to_toml())
     return False
+
+
+def differing_fields(spec: RunSpec, run_dir: str | os.PathLike[str]) -> list[str]:
+    """The fields in which `spec`, resolved, differs from the run `run_dir` holds (none if it holds none).
+
+    Raises:
+        SpecError: The spec in `run_dir` cannot be read.
+    """
+    path = Path(run_dir) / SPEC_FILE
+    if not path.is_file():
+        return []
+    spec = spec.resolved()
+    existing = RunSpec.from_toml(path, check_overrides=False)  # compared, not run
+    return [f.name for f in dataclasses.fields(spec) if getattr(spec, f.name) != getattr(existing, f.name)]
 
 
 def discard_new_run_dir(run_dir: str | os.PathLike[str]) -> bool:

@@ -90,6 +90,9 @@ MISTAKES: dict[str, tuple[Argv, str, tuple[str, ...]]] = {
     "runs_dir_is_a_file": (lambda d: ["train", "--runs-dir", _file(d / "taken", "")],
                            "runs_dir", ("--runs-dir", "taken")),
     "workers_zero": (lambda d: ["search", "--workers", "0"], "workers", ("--workers", "0")),
+    "run_dir_holding_another_run": (
+        lambda d: ["train", "--epochs", "3", "--run-dir", _run_dir(d / "old", 'model = "mlp"\nepochs = 2\n')],
+        "run_dir", ("--run-dir", "old", "epochs", "kerasmnist resume")),
     "resume_a_spec_with_a_bad_override": (
         lambda d: ["resume", _run_dir(d / "old", 'model = "mlp"\n[overrides]\ndropout = 2.0\n')],
         "overrides", ("overrides.dropout", "2.0")),
