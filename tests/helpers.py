@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.server
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +44,30 @@ def make_toy_files(
             raw = path.read_bytes()
             digests[name] = hashlib.sha256(gzip.decompress(raw) if compress else raw).hexdigest()
     return digests
+
+
+@contextmanager
+def http_server(
+    handler: type[http.server.BaseHTTPRequestHandler], on_stop: Callable[[], None] = lambda: None
+) -> Iterator[str]:
+    """Serves `handler` on 127.0.0.1 from a thread; yields the base URL.
+
+    `on_stop` runs first when the server stops (to release handlers still sending).
+    """
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        on_stop()
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port_url() -> str:
+    """The URL of a port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"

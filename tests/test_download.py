@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +15,7 @@ from kerasmnist import ChecksumError, DatasetInfo, DatasetNotFoundError, dataset
 from kerasmnist.download import fetch
 from kerasmnist.errors import DownloadError, InvalidArgumentError
 from kerasmnist.filecache import cache_dir
-from tests.helpers import make_toy_files
+from tests.helpers import closed_port_url, http_server, make_toy_files
 
 
 @contextmanager
@@ -39,21 +37,8 @@ def serve(directory: Path, *, status: int | None = None) -> Iterator[tuple[str, 
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    with http_server(Handler) as url:
+        yield url, requests
 
 
 @pytest.fixture

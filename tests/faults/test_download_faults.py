@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.server
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +34,7 @@ from kerasmnist import (
 from kerasmnist.download import fetch
 from kerasmnist.errors import DownloadError
 from kerasmnist.filecache import hash_file
-from tests.helpers import make_toy_files
+from tests.helpers import closed_port_url, http_server, make_toy_files
 
 HTML = b"<!DOCTYPE html><html><head><title>Mirror</title></head><body>Moved.</body></html>\n"
 FILE = "train-labels-idx1-ubyte.gz"
@@ -127,22 +126,8 @@ def mirror(served: Path, send: Send | None = None) -> Iterator[tuple[str, list[s
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/", requests
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    with http_server(Handler, on_stop=stop.set) as url:
+        yield url, requests
 
 
 @pytest.fixture
