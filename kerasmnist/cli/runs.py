@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from kerasmnist.cli.progress import RunProgress
 from kerasmnist.errors import InvalidArgumentError, RunError, SpecError, UsageError
 from kerasmnist.evaluation import confusion_heatmap
 from kerasmnist.runs import engine
-from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, differing_fields, new_run_dir
+from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, differing_fields, new_run_dir, usable_dir
 from kerasmnist.runs.processes import EXIT_STATUS
 from kerasmnist.runs.rundir import (
     EVENTS_FILE,
@@ -222,23 +221,11 @@ def _parsed_override(text: str) -> tuple[str, Any]:
 
 
 def _usable_dir(path: Path, field: str, flag: str) -> Path:
-    """`path`, if it is a directory or can be made one (nothing is made here).
-
-    Raises:
-        UsageError: A file, or under a file, or where nothing can be written.
-    """
-    def refused(found: str) -> UsageError:
-        return UsageError(field, f"Invalid value for argument `{flag}`. Expected a directory, or one "
-                                 f"that can be made. Received: {str(path)!r}, {found}")
-
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise refused("which is a file" if existing == path else f"under {str(existing)!r}, a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise refused(f"where {str(existing)!r} cannot be written")
-    return path
+    """`runs.prepare.usable_dir`, its refusal a `UsageError` naming the flag."""
+    try:
+        return usable_dir(path, argument=flag)
+    except InvalidArgumentError as error:
+        raise UsageError(field, str(error)) from None
 
 
 def _run_command(args: argparse.Namespace) -> int:

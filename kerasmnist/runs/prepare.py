@@ -17,7 +17,8 @@ from kerasmnist.fileio import atomic_write_text
 from kerasmnist.runs.rundir import EVENTS_FILE, SPEC_FILE
 from kerasmnist.runs.spec import RunSpec
 
-__all__ = ["DEFAULT_RUNS_DIR", "differing_fields", "discard_new_run_dir", "new_run_dir", "prepare_run_dir"]
+__all__ = ["DEFAULT_RUNS_DIR", "differing_fields", "discard_new_run_dir", "new_run_dir", "prepare_run_dir",
+           "usable_dir"]
 
 DEFAULT_RUNS_DIR = "runs"
 """Where new run directories go unless told otherwise (relative to the working directory)."""
@@ -70,11 +71,7 @@ def prepare_run_dir(spec: RunSpec, run_dir: str | os.PathLike[str]) -> bool:
             a different spec (the message names the fields that differ).
         SpecError: The spec already in `run_dir` is invalid.
     """
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InvalidArgumentError(
-            f"Invalid value for argument `run_dir`. Expected a directory. Received: "
-            f"{str(run_dir)!r}, which is a file")
+    run_dir = usable_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     spec = spec.resolved()
     path = run_dir / SPEC_FILE
@@ -87,6 +84,31 @@ def prepare_run_dir(spec: RunSpec, run_dir: str | os.PathLike[str]) -> bool:
         return True
     atomic_write_text(path, spec.to_toml())
     return False
+
+
+def usable_dir(path: str | os.PathLike[str], *, argument: str = "run_dir") -> Path:
+    """`path`, if it is a directory or one can be made there; nothing is made.
+
+    Args:
+        path: The directory.
+        argument: Its name in the error. Defaults to `"run_dir"`.
+
+    Raises:
+        InvalidArgumentError: A file, under a file, or where nothing can be written.
+    """
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    found = ""
+    if not existing.is_dir():
+        found = "which is a file" if existing == path else f"under {str(existing)!r}, a file"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        found = f"where {str(existing)!r} cannot be written"
+    if found:
+        raise InvalidArgumentError(f"Invalid value for argument `{argument}`. Expected a directory, or one "
+                                   f"that can be made. Received: {str(path)!r}, {found}")
+    return path
 
 
 def differing_fields(spec: RunSpec, run_dir: str | os.PathLike[str]) -> list[str]:

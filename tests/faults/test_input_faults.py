@@ -183,3 +183,14 @@ def test_an_unknown_optimizer_is_refused_where_it_becomes_a_keras_optimizer():
     hp.Fixed("optimizer", "bogus")  # a tuner's own fixed value, past the overrides' check
     with pytest.raises(InvalidArgumentError, match=r"'adam', 'sgd', 'rmsprop'.*'bogus'"):
         MLPHyperModel(overrides={"num_layers": 1, "units": 32}).build(hp)
+
+
+def test_the_library_refuses_the_run_directories_the_command_line_does(tmp_path):
+    from kerasmnist.runs import RunSpec, prepare_run_dir
+
+    taken = Path(_file(tmp_path / "taken", ""))
+    for path, found in ((taken, "which is a file"), (taken / "run", "a file")):
+        with pytest.raises(InvalidArgumentError, match="`run_dir`") as raised:
+            prepare_run_dir(RunSpec(), path)
+        assert found in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
