@@ -66,3 +66,11 @@ def sample_arrays():
     x, y = ds.arrays("train")
     x_val, y_val = ds.arrays("validation")
     return x[:512], y[:512], x_val[:128], y_val[:128]
+
+
+@pytest.fixture
+def toy_remote(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """Toy files for a local mirror to serve, and their digests; `toy_remote` is unregistered after."""
+    digests = make_toy_files(tmp_path / "served")
+    yield tmp_path / "served", digests
+    datasets._REGISTRY.pop("toy_remote", None)

@@ -6,10 +6,13 @@ import gzip
 import hashlib
 import http.server
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,3 +74,28 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+def wait_for_event(run_dir: Path, process: subprocess.Popen[bytes], log: Path,
+                   wanted: Callable[[dict[str, Any]], bool], timeout: float = 240.0) -> dict[str, Any]:
+    """The first event of a run's log that `wanted` accepts, as soon as `process` writes it.
+
+    Reads the log as it grows (an `EventTail`, polled every 20 ms: the log is how
+    the run says what it has done); fails the test if `process` ends first or
+    nothing comes within `timeout` seconds.
+    """
+    import pytest
+
+    from kerasmnist.events import EventTail
+
+    tail = EventTail(run_dir / "events.jsonl")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in tail.poll():
+            if wanted(event):
+                return event
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (exit {process.returncode}) before the event: "
+                        f"{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.02)
+    pytest.fail("the event never came")

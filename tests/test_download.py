@@ -41,22 +41,14 @@ def serve(directory: Path, *, status: int | None = None) -> Iterator[tuple[str, 
         yield url, requests
 
 
-@pytest.fixture
-def remote(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """Toy files to serve, and their digests; registers nothing."""
-    digests = make_toy_files(tmp_path / "served")
-    yield tmp_path / "served", digests
-    datasets._REGISTRY.pop("toy_remote", None)
-
-
 def register(mirrors: tuple[str, ...], digests: dict[str, str]) -> DatasetInfo:
     info = DatasetInfo("toy_remote", ("a", "b", "c"), sha256=digests, mirrors=mirrors)
     datasets.register_dataset(info, overwrite=True)
     return info
 
 
-def test_download_fetches_verifies_and_is_not_repeated(tmp_path, remote):
-    served, digests = remote
+def test_download_fetches_verifies_and_is_not_repeated(tmp_path, toy_remote):
+    served, digests = toy_remote
     target = tmp_path / "data"
     with serve(served) as (url, requests):
         register((url,), digests)
@@ -72,8 +64,8 @@ def test_download_fetches_verifies_and_is_not_repeated(tmp_path, remote):
     assert again.files["train_images"].parent == target
 
 
-def test_download_goes_to_the_keras_cache_without_data_dir(tmp_path, remote, monkeypatch):
-    served, digests = remote
+def test_download_goes_to_the_keras_cache_without_data_dir(tmp_path, toy_remote, monkeypatch):
+    served, digests = toy_remote
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     with serve(served) as (url, _):
         register((url,), digests)
@@ -81,8 +73,8 @@ def test_download_goes_to_the_keras_cache_without_data_dir(tmp_path, remote, mon
     assert ds.files["test_images"].parent == tmp_path / "kh" / "datasets" / "toy-remote"
 
 
-def test_checksum_mismatch_raises_and_leaves_no_file_behind(tmp_path, remote):
-    served, digests = remote
+def test_checksum_mismatch_raises_and_leaves_no_file_behind(tmp_path, toy_remote):
+    served, digests = toy_remote
     wrong = {name: "0" * 64 for name in digests}
     target = tmp_path / "data"
     with serve(served) as (url, _):
@@ -93,8 +85,8 @@ def test_checksum_mismatch_raises_and_leaves_no_file_behind(tmp_path, remote):
 
 
 @pytest.mark.parametrize("failure", ["refused", "404", "500"])
-def test_a_failing_first_mirror_falls_through_to_the_next(tmp_path, remote, failure):
-    served, digests = remote
+def test_a_failing_first_mirror_falls_through_to_the_next(tmp_path, toy_remote, failure):
+    served, digests = toy_remote
     status = None if failure == "refused" else int(failure)
     with serve(served) as (good, requests), serve(served, status=status) as (bad, bad_requests):
         first = closed_port_url() if failure == "refused" else bad
@@ -105,8 +97,8 @@ def test_a_failing_first_mirror_falls_through_to_the_next(tmp_path, remote, fail
         assert len(bad_requests) == 4
 
 
-def test_a_bad_first_mirror_copy_falls_through_to_a_good_one(tmp_path, remote):
-    served, digests = remote
+def test_a_bad_first_mirror_copy_falls_through_to_a_good_one(tmp_path, toy_remote):
+    served, digests = toy_remote
     make_toy_files(tmp_path / "corrupt", seed=5)
     with serve(tmp_path / "corrupt") as (bad, _), serve(served) as (good, _):
         register((bad, good), digests)
@@ -114,8 +106,8 @@ def test_a_bad_first_mirror_copy_falls_through_to_a_good_one(tmp_path, remote):
     assert ds.files["train_images"].parent == tmp_path / "data"
 
 
-def test_no_server_at_all_gives_dataset_not_found(tmp_path, remote):
-    _, digests = remote
+def test_no_server_at_all_gives_dataset_not_found(tmp_path, toy_remote):
+    _, digests = toy_remote
     url = closed_port_url()
     register((url,), digests)
     with pytest.raises(DatasetNotFoundError) as info:
@@ -125,8 +117,8 @@ def test_no_server_at_all_gives_dataset_not_found(tmp_path, remote):
     assert not any((tmp_path / "data").iterdir())
 
 
-def test_only_missing_files_are_downloaded(tmp_path, remote):
-    served, digests = remote
+def test_only_missing_files_are_downloaded(tmp_path, toy_remote):
+    served, digests = toy_remote
     target = tmp_path / "data"
     target.mkdir()
     for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):

@@ -6,18 +6,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from kerasmnist.errors import InvalidArgumentError
-from kerasmnist.events import EventTail
 from kerasmnist.runs import RunSpec
 from kerasmnist.runs.prepare import prepare_run_dir
 from kerasmnist.runs.search import CHIEF_TIMEOUT_VARIABLE, chief_timeout
-
-DEADLINE = 240.0  # seconds; only reached when something is broken
+from tests.helpers import wait_for_event
 
 
 def free_port() -> int:
@@ -43,12 +40,8 @@ def test_a_worker_that_loses_its_chief_exits_with_an_error_naming_it(tmp_path):
     chief = start(run_dir, "chief", port, tmp_path / "chief.log")
     worker = start(run_dir, "worker0", port, tmp_path / "worker.log", **{CHIEF_TIMEOUT_VARIABLE: "3"})
     try:
-        tail = EventTail(run_dir / "events.jsonl")
-        deadline = time.monotonic() + DEADLINE
-        while not any(e["event"] == "epoch_ended" for e in tail.poll()):  # the worker is training
-            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-            assert time.monotonic() < deadline, "the worker never trained"
-            time.sleep(0.05)
+        # The worker is training.
+        wait_for_event(run_dir, worker, tmp_path / "worker.log", lambda e: e["event"] == "epoch_ended")
         chief.kill()
         chief.wait()
         code = worker.wait(timeout=120)  # keras-tuner alone would wait an hour per request

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kerasmnist.events import EventTail
 from kerasmnist.runs.rundir import running_pid
+from tests.helpers import wait_for_event
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
-                                reason="finds a run's children through /proc (Linux)")
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or not hasattr(os, "pidfd_open"),
+                                reason="finds a run's children through /proc and waits on pidfds (Linux)")
 
 # A small random search: three trials of two epochs, MLPs of one layer.
 SEARCH = ["search", "--dataset", "mnist_sample", "--validation", "200", "--limit", "400",
@@ -56,22 +55,6 @@ def complete(args: list[str]) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def wait_for_event(run_dir: Path, process: subprocess.Popen[bytes], log: Path,
-                   wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """The first event of the run's log that `wanted` accepts, as soon as it is written."""
-    tail = EventTail(run_dir / "events.jsonl")
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        for event in tail.poll():
-            if wanted(event):
-                return event
-        if process.poll() is not None:
-            pytest.fail(f"the run ended (exit {process.returncode}) before the event: "
-                        f"{log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.02)
-    pytest.fail("the event never came")
-
-
 def children_of(pid: int) -> list[int]:
     """The live processes whose parent is `pid`."""
     found = []
@@ -93,34 +76,20 @@ def _stat(pid: int) -> tuple[str, int] | None:
 
 
 def wait_gone(pid: int, timeout: float = 30.0) -> bool:
-    """Whether process `pid` is gone within `timeout` seconds: it and every thread of it ended.
+    """Whether process `pid` ends within `timeout` seconds: it and every thread of it.
 
-    A killed process's main thread can be a zombie while its other threads still
-    exit (holding its files, and so its locks); only its last thread's end counts.
+    Waits on a pidfd, which becomes readable once the whole thread group has
+    exited (a killed process's main thread can be a zombie while its other
+    threads, still holding its files and so its locks, exit).
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stat = _stat(pid)
-        if stat is None or (stat[0] == "Z" and _threads_alive(pid) == 0):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _threads_alive(pid: int) -> int:
     try:
-        tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return 0
-    return sum(1 for t in tasks if _task_state(pid, t) not in (None, "Z"))
-
-
-def _task_state(pid: int, task: int) -> str | None:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
     try:
-        text = Path(f"/proc/{pid}/task/{task}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2:].split()[0]
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
 
 
 def events_of(run_dir: Path) -> list[dict[str, Any]]:
