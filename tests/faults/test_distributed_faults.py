@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grpc
 import pytest
 
 from kerasmnist.errors import InvalidArgumentError
@@ -38,8 +39,13 @@ def test_a_worker_that_loses_its_chief_exits_with_an_error_naming_it(tmp_path):
     prepare_run_dir(spec.resolved(), run_dir)
     port = free_port()
     chief = start(run_dir, "chief", port, tmp_path / "chief.log")
-    worker = start(run_dir, "worker0", port, tmp_path / "worker.log", **{CHIEF_TIMEOUT_VARIABLE: "3"})
+    worker = None
     try:
+        # The worker's short timeout is for a chief that answered once and died, not for
+        # one still starting on a loaded machine: start the worker once the chief serves.
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=120)
+        worker = start(run_dir, "worker0", port, tmp_path / "worker.log", **{CHIEF_TIMEOUT_VARIABLE: "5"})
         # The worker is training.
         wait_for_event(run_dir, worker, tmp_path / "worker.log", lambda e: e["event"] == "epoch_ended")
         chief.kill()
@@ -47,7 +53,7 @@ def test_a_worker_that_loses_its_chief_exits_with_an_error_naming_it(tmp_path):
         code = worker.wait(timeout=120)  # keras-tuner alone would wait an hour per request
     finally:
         for process in (chief, worker):
-            if process.poll() is None:
+            if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
     output = (tmp_path / "worker.log").read_text()
