@@ -30,12 +30,13 @@ from kerasmnist.errors import (
 )
 from kerasmnist.events import EventWriter, read_events
 from kerasmnist.idx import read_idx, write_idx
+from kerasmnist.pareto import pareto_front
 from kerasmnist.runs import RunSpec
 
 if TYPE_CHECKING:
     from kerasmnist import evaluation, presets
     from kerasmnist.budget import BudgetReport, ParamBudget, check_budget, count_params
-    from kerasmnist.callbacks import EventLogger, FullEvalMetrics
+    from kerasmnist.callbacks import EventLogger, FullEvalMetrics, Pruner
     from kerasmnist.distillation import Distiller
     from kerasmnist.hypermodels import (
         CNNHyperModel,
@@ -56,6 +57,7 @@ _LAZY = {
     "FullEvalMetrics": "kerasmnist.callbacks",
     "MLPHyperModel": "kerasmnist.hypermodels",
     "ParamBudget": "kerasmnist.budget",
+    "Pruner": "kerasmnist.callbacks",
     "RunResult": "kerasmnist.runs.engine",
     "TinyHyperModel": "kerasmnist.hypermodels",
     "build_hypermodel": "kerasmnist.hypermodels",
@@ -86,6 +88,7 @@ __all__ = [
     "MLPHyperModel",
     "ParamBudget",
     "ParamBudgetExceeded",
+    "Pruner",
     "RunResult",
     "RunSpec",
     "TinyHyperModel",
@@ -97,6 +100,7 @@ __all__ = [
     "evaluation",
     "get_dataset_info",
     "load_dataset",
+    "pareto_front",
     "presets",
     "read_events",
     "read_idx",

@@ -26,9 +26,11 @@ __all__ = [
     "RunError",
     "RunBusyError",
     "KerasTunerMismatchError",
+    "CheckpointError",
     "TrialFailed",  # noqa: F822 (made on first use by __getattr__)
     "OverBudgetTrial",  # noqa: F822
     "MistakesError",
+    "ImportanceError",
     "error_details",
 ]
 
@@ -156,8 +158,31 @@ class KerasTunerMismatchError(KerasMnistError, RuntimeError):
     """
 
 
+class CheckpointError(KerasMnistError, ValueError):
+    """A training checkpoint that cannot be read, or that does not fit the model restored from it.
+
+    The message names the checkpoint file and what was expected and found; deleting
+    the file starts the training over (`kerasmnist.callbacks.EpochCheckpoint`).
+    """
+
+
 class MistakesError(KerasMnistError, RuntimeError):
     """A model's mistakes could not be found: no model yet, no data, or a crash."""
+
+
+class ImportanceError(KerasMnistError, ValueError):
+    """Trials from which no hyperparameter importance can be computed: too few usable
+    ones, no hyperparameter that varies, or an objective with one value throughout.
+
+    Attributes:
+        trials: How many trials were usable (completed, with a score).
+        needed: How many are needed (`kerasmnist.importance.MIN_TRIALS`).
+    """
+
+    def __init__(self, message: str, *, trials: int, needed: int) -> None:
+        self.trials = trials
+        self.needed = needed
+        super().__init__(message)
 
 
 def error_details(error: BaseException) -> dict[str, Any]:

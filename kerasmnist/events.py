@@ -16,10 +16,16 @@ and, by event type:
   the run engine adds `plan` (`trials`, `epochs`: what it expects to run, or
   null where unknown) and `resumed` (whether an earlier start is continued);
 - `trial_started`: `trial_id`, `hyperparameters` (name -> value); the run engine
-  adds `worker` (the process running the trial);
+  adds `worker` (the process running the trial) and, for a trial that goes on
+  from the checkpoint of an interrupted start, `initial_epoch` (0-based: the
+  first epoch it trains; absent when it starts afresh). Such a trial's epochs
+  before `initial_epoch`, logged by the earlier start, are its own; those the
+  earlier start logged from `initial_epoch` on (after its last checkpoint) are
+  trained, and logged, again: a reader keeps the later ones;
 - `epoch_ended`: `trial_id` (or null), `epoch` (0-based, as Keras counts), `epochs`
   (planned total, or null), `logs` (every value Keras logged, the full-eval
-  metrics included), `seconds`;
+  metrics included), `seconds`; `EventLogger` adds `cpu_seconds` (the process's
+  CPU time over the epoch, every thread, the full evaluation included);
 - `confusion`: `trial_id`, `epoch`, `split`, `class_names`, `matrix` (rows true,
   columns predicted, counts), `per_class` (class -> precision, recall, f1, support);
 - `teacher_trained`: `trial_id`, `teacher` (the preset a distilled model learns
@@ -30,8 +36,9 @@ and, by event type:
   `message` (why it failed, or null); one of a preset's random restarts;
 - `restart_chosen`: `trial_id`, `restart`, `epochs`, `objective`, `score`: the
   restart the trial goes on training from;
-- `trial_ended`: `trial_id`, `status` (e.g. "COMPLETED", "FAILED"), `score` (or
-  null), `params` (weight count, or null); the run engine adds `worker`,
+- `trial_ended`: `trial_id`, `status` (e.g. "COMPLETED", "FAILED", or "PRUNED":
+  stopped early by the search's pruner, `RunSpec.prune`), `score` (or null: for
+  a pruned trial, its best so far), `params` (weight count, or null); the run engine adds `worker`,
   `message` (why a trial failed, or null) and `rss_mb` (the process's resident
   memory, or null);
 - `run_ended`: `results` (any JSON object);
@@ -39,7 +46,9 @@ and, by event type:
 - `run_interrupted`: `reason`; the run was stopped (Ctrl-C, a signal, a cancel)
   and can be resumed.
 
-A run that is resumed appends a new `run_started` to the same log.
+A run that is resumed appends a new `run_started` to the same log, and a trial
+that starts again a new `trial_started`: without `initial_epoch` its earlier
+events no longer count.
 `kerasmnist.runs.state.RunState` folds a log into the state of its run.
 
 The version is still 1 although `teacher_trained`, `restart_ended` and
@@ -47,7 +56,8 @@ The version is still 1 although `teacher_trained`, `restart_ended` and
 fields, before they were documented, so no line a reader of version 1 sees has
 changed (readers skip event types they do not know). Only `restart_ended` of a
 restart that succeeded now carries `message: null` where it had no `message`,
-which a reader already takes as null.
+which a reader already takes as null. `trial_started`'s `initial_epoch` came
+later too: a reader that ignores it shows a resumed trial from that epoch only.
 Numbers that are not finite (a NaN loss) are written as `null`. A writer may add
 fields; readers ignore the ones they do not know. Lines are only ever appended,
 each with one `write`, and flushed at once. A line cut short by a crash is
@@ -185,10 +195,11 @@ class EventWriter:
         seconds: float,
         epochs: int | None = None,
         trial_id: str | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """Records one epoch's logs (0-based `epoch`, as Keras counts)."""
         return self.write(EventType.EPOCH_ENDED, trial_id=trial_id, epoch=epoch, epochs=epochs,
-                          logs=dict(logs), seconds=seconds)
+                          logs=dict(logs), seconds=seconds, **extra)
 
     def confusion(
         self,

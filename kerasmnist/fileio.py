@@ -14,16 +14,23 @@ __all__ = ["atomic_path", "atomic_write_json", "atomic_write_text"]
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
     """Yields a temporary path beside `target`, renamed onto it if the block succeeds.
 
     The temporary name keeps the target's suffix, for writers (such as
     `keras.Model.save`) that check it. On error the temporary file is removed
     and `target` is left as it was.
+
+    Args:
+        target: The file to write.
+        suffix: The temporary name's ending, for writers that check more than
+            the last suffix (`".weights.h5"` for `keras.Model.save_weights`).
+            Defaults to `None`: the target's last suffix.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.",
+                                suffix=target.suffix if suffix is None else suffix)
     os.close(fd)
     tmp = Path(name)
     tmp.chmod(0o666 & ~_umask())  # mkstemp's 0600 would hide results from other users

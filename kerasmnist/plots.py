@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "plot_class_distribution",
+    "plot_compare",
     "plot_confusion",
+    "plot_front",
     "plot_history",
     "plot_misclassified",
+    "plot_parallel_coordinates",
     "plot_probabilities",
     "plot_replicates",
     "plot_samples",
+    "plot_slices",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -57,6 +61,8 @@ def plot_history(
             accuracy.
         title: Figure title. Defaults to `None`.
     """
+    from matplotlib.ticker import MaxNLocator
+
     logs: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     figure = _figure(figsize=(5.5 * len(metrics), 4))
     for i, metric in enumerate(metrics):
@@ -67,6 +73,7 @@ def plot_history(
             if values:
                 axes.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         axes.set_ylabel(metric)
         axes.grid(alpha=0.3)
         if axes.lines:
@@ -271,6 +278,308 @@ def plot_replicates(
     axes.set_ylabel(ylabel)
     axes.grid(alpha=0.3)
     axes.legend()
+    if title:
+        axes.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_front(
+    trials: Iterable[Any],
+    path: PathLike,
+    *,
+    direction: str = "max",
+    budgets: Sequence[int] = (),
+    objective: str = "val_accuracy",
+    title: str | None = None,
+) -> Path:
+    """Every trial's score against its weight count, with the front and the weight budgets.
+
+    Weights are on a log axis. The front (`kerasmnist.pareto.pareto_front`) is
+    drawn as larger points joined by a step line, each labelled with its trial
+    id (prefixed by its run's name when the trials come from several runs,
+    `kerasmnist.pareto.FrontTrial.run`); each budget is a vertical dashed
+    line, labelled with its weight count.
+
+    Args:
+        trials: Anything with `params` and `score` (`kerasmnist.pareto.FrontTrial`,
+            `kerasmnist.runs.state.TrialState`); those missing either are left out.
+        path: Where to write the PNG.
+        direction: `"max"` when a higher score is better, `"min"` for a loss.
+            Defaults to `"max"`.
+        budgets: Weight budgets to mark. Defaults to none.
+        objective: What the scores are, for the y axis. Defaults to
+            `"val_accuracy"`.
+        title: Figure title. Defaults to `None`.
+
+    Returns:
+        The path of the PNG written.
+
+    Raises:
+        InvalidArgumentError: `direction` is neither `"max"` nor `"min"`.
+    """
+    from kerasmnist.pareto import pareto_front
+
+    trials = list(trials)
+    front = pareto_front(trials, direction=direction)  # checks `direction` before drawing
+    front_ids = {id(t) for t in front}
+    points = [t for t in trials
+              if t.params is not None and t.score is not None and math.isfinite(t.score)]
+    figure = _figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    others = [t for t in points if id(t) not in front_ids]
+    axes.scatter([t.params for t in others], [t.score for t in others], s=18, color="tab:gray",
+                 alpha=0.6, label="trial")
+    if front:
+        axes.step([t.params for t in front], [t.score for t in front], where="post",
+                  color="tab:red", alpha=0.7)
+        axes.scatter([t.params for t in front], [t.score for t in front], s=40, color="tab:red",
+                     zorder=3, label="front")
+        several = len({getattr(t, "run", None) for t in points}) > 1
+        for t in front:
+            label = getattr(t, "trial_id", None)
+            if label is not None:
+                label = f"{Path(t.run).name}/{label}" if several else str(label)
+                axes.annotate(label, (t.params, t.score), textcoords="offset points",
+                              xytext=(4, 4), fontsize=7)
+    for k, budget in enumerate(budgets):
+        axes.axvline(budget, color="tab:blue", linestyle="--", linewidth=1,
+                     label="budget" if k == 0 else None)
+        axes.annotate(f"{budget:,}", (budget, 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(3, -12), textcoords="offset points", fontsize=8, color="tab:blue")
+    if not points:
+        axes.text(0.5, 0.5, "no trial with a score and a weight count", ha="center",
+                  va="center", transform=axes.transAxes)
+    if points or budgets:
+        axes.set_xscale("log")
+    axes.set_xlabel("weights")
+    axes.set_ylabel(objective)
+    axes.grid(alpha=0.3, which="both")
+    if points or budgets:
+        axes.legend(loc="lower right" if direction == "max" else "upper right")
+    if title:
+        axes.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_parallel_coordinates(
+    trials: Iterable[Any],
+    objective: str,
+    path: PathLike,
+    *,
+    hyperparameters: Sequence[str] | None = None,
+    limit: int | None = None,
+    title: str | None = None,
+) -> Path:
+    """A search's trials across one axis per hyperparameter and one for the objective.
+
+    The axes, lines and colours are `kerasmnist.coordinates.parallel_coordinates`'s:
+    each trial is a line coloured by its score (a colour bar of the objective's
+    values beside, the best yellow in either direction), the best drawn last,
+    thicker and labelled; pruned trials are dashed. Log axes are ticked with
+    real values, categorical ones with their levels, and a trial lacking a
+    hyperparameter sits on its `(none)` level at the bottom.
+
+    Args:
+        trials: `kerasmnist.runs.trials.TrialState`s; those without a score are
+            left out.
+        objective: The metric the scores are values of (`RunState.objective`).
+        path: Where to write the PNG.
+        hyperparameters: The hyperparameter axes, in order. Defaults to `None`:
+            those that vary.
+        limit: At most this many hyperparameter axes. Defaults to `None` (all).
+        title: Figure title. Defaults to the objective and the trial count.
+
+    Returns:
+        The path of the PNG written.
+
+    Raises:
+        InvalidArgumentError: As `parallel_coordinates`.
+    """
+    from kerasmnist.coordinates import parallel_coordinates
+
+    chart = parallel_coordinates(trials, objective, hyperparameters=hyperparameters, limit=limit)
+    mappable, colour = _score_colours(chart.lines, chart.direction)
+    count = len(chart.axes)
+    figure = _figure(figsize=(max(6.0, 1.3 * count + 3), 5.5))
+    axes = figure.add_subplot()
+    for line in chart.lines:
+        best = line is chart.best
+        axes.plot(range(count), line.positions, color=colour(line.score), linewidth=2.8 if best else 1.3,
+                  linestyle="--" if line.pruned else "-", alpha=1.0 if best else 0.75)
+    if chart.best is not None:
+        axes.annotate(f"best: trial {chart.best.trial_id}", (count - 1, chart.best.positions[-1]),
+                      xytext=(8, 0), textcoords="offset points", va="center", fontsize=8,
+                      fontweight="bold")
+    else:
+        axes.text(0.5, 0.5, "no trial with a score", ha="center", va="center", transform=axes.transAxes)
+    for i, axis in enumerate(chart.axes):
+        axes.axvline(i, color="0.25", linewidth=1, zorder=0)
+        for tick in axis.ticks:
+            axes.text(i - 0.05, tick.position, tick.label, ha="right", va="center", fontsize=7,
+                      bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                            "alpha": 0.7})
+    axes.set_xticks(range(count), [a.name + (" (log)" if a.kind == "log" else "") for a in chart.axes],
+                    rotation=30 if count > 5 else 0, ha="right" if count > 5 else "center")
+    axes.set_xlim(-0.6, count - 1 + 0.6)
+    axes.set_ylim(-0.04, 1.04)
+    axes.set_yticks([])
+    for side in ("left", "right", "top"):
+        axes.spines[side].set_visible(False)
+    if any(line.pruned for line in chart.lines):
+        axes.plot([], [], color="0.4", linestyle="--", label="pruned")
+        axes.legend(loc="upper left", fontsize=8)
+    if chart.lines:
+        figure.colorbar(mappable, ax=axes, fraction=0.04, pad=0.02, label=objective)
+    axes.set_title(title or f"{objective} by hyperparameter ({len(chart.lines)} trials)")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_slices(
+    trials: Iterable[Any],
+    objective: str,
+    path: PathLike,
+    *,
+    hyperparameters: Sequence[str] | None = None,
+    limit: int | None = None,
+    columns: int = 4,
+    title: str | None = None,
+) -> Path:
+    """One panel per hyperparameter: each trial's score against its value.
+
+    The panels are `kerasmnist.coordinates.slices`': x is placed as on the
+    parallel-coordinates axes (log axes ticked with real values, categorical
+    ones with their levels, `(none)` for trials lacking the hyperparameter),
+    points are coloured by score (the best yellow, ringed, drawn on top) and
+    pruned trials are hollow.
+
+    Args:
+        trials: `kerasmnist.runs.trials.TrialState`s; those without a score are
+            left out.
+        objective: The metric the scores are values of (`RunState.objective`).
+        path: Where to write the PNG.
+        hyperparameters: The panels, in order. Defaults to `None`: every
+            hyperparameter that varies.
+        limit: At most this many panels. Defaults to `None` (all).
+        columns: Panels per row. Defaults to `4`.
+        title: Figure title. Defaults to the objective and the trial count.
+
+    Returns:
+        The path of the PNG written.
+
+    Raises:
+        InvalidArgumentError: `columns` is not a positive integer, or as
+            `parallel_coordinates`.
+    """
+    from kerasmnist.coordinates import slices
+    from kerasmnist.errors import InvalidArgumentError
+    from kerasmnist.runs.spec import objective_direction
+
+    if not isinstance(columns, int) or isinstance(columns, bool) or columns < 1:
+        raise InvalidArgumentError("Invalid value for argument `columns`. Expected a positive integer. "
+                                   f"Received: columns={columns!r}")
+    panels = slices(trials, objective, hyperparameters=hyperparameters, limit=limit)
+    points = panels[0].points if panels else ()
+    mappable, colour = _score_colours(points, objective_direction(objective))
+    cols = max(1, min(columns, len(panels)))
+    rows = max(1, math.ceil(len(panels) / cols))
+    figure = _figure(figsize=(3.4 * cols + 1.2, 2.9 * rows + 0.6))
+    figure.set_layout_engine("constrained")  # tight_layout cannot place one colour bar for a grid
+    if not panels:
+        figure.text(0.5, 0.5, "no hyperparameter differs between the trials with a score",
+                    ha="center", va="center")
+    grid: list[Any] = []
+    for k, panel in enumerate(panels):
+        axes = figure.add_subplot(rows, cols, k + 1, sharey=grid[0] if grid else None)
+        grid.append(axes)
+        # One collection for the others (drawn in order, worst first) and one for the best, on top.
+        for group, size, best in ((panel.points[:-1], 22, False), (panel.points[-1:], 60, True)):
+            if group:
+                colours = [colour(point.score) for point in group]
+                faces = ["none" if p.pruned else c for p, c in zip(group, colours, strict=True)]
+                axes.scatter([point.position for point in group], [point.score for point in group], s=size,
+                             facecolors=faces, edgecolors="black" if best else colours, linewidths=1.2,
+                             zorder=3 if best else 2)
+        ticks = _spaced(panel.axis.ticks)
+        long = panel.axis.kind == "categorical" or sum(len(t.label) for t in ticks) > 24
+        axes.set_xticks([t.position for t in ticks], [t.label for t in ticks], fontsize=7,
+                        rotation=40 if long else 0, ha="right" if long else "center")
+        axes.set_xlim(-0.08, 1.08)
+        axes.set_title(panel.axis.name + (" (log)" if panel.axis.kind == "log" else ""), fontsize=9)
+        axes.grid(alpha=0.3)
+        if k % cols == 0:
+            axes.set_ylabel(objective)
+    if grid:
+        figure.colorbar(mappable, ax=grid, fraction=0.03, pad=0.02, label=objective)
+    figure.suptitle(title or f"{objective} against each hyperparameter ({len(points)} trials)")
+    return _save(figure, path)
+
+
+def _spaced(ticks: Sequence[Any], gap: float = 0.07) -> list[Any]:
+    """Ticks bottom first, leaving out each that would print over the one kept before it."""
+    kept: list[Any] = []
+    for tick in ticks:
+        if not kept or tick.position - kept[-1].position >= gap:
+            kept.append(tick)
+    return kept
+
+
+def _score_colours(items: Sequence[Any], direction: str) -> tuple[Any, Callable[[float], Any]]:
+    """A colour bar's mappable over the items' `score`s and the colour of a score: the best
+    yellow, the worst dark (viridis, reversed for a minimised objective)."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    scores = [item.score for item in items]
+    low, high = (min(scores), max(scores)) if scores else (0.0, 1.0)
+    if high - low <= 0:
+        low, high = low - 0.5, high + 0.5
+    colour_map = colormaps["viridis" if direction == "max" else "viridis_r"]
+    mappable = ScalarMappable(Normalize(low, high), colour_map)
+    return mappable, lambda score: mappable.to_rgba(score)
+
+
+def plot_compare(
+    curves: Mapping[str, Sequence[float | None]],
+    path: PathLike,
+    *,
+    metric: str = "val_accuracy",
+    title: str | None = None,
+) -> Path:
+    """Several runs' curves of one metric overlaid: a line per run, epoch by epoch.
+
+    `kerasmnist runs compare --plot` draws each run's best trial
+    (`kerasmnist.runs.compare.Comparison.curves`).
+
+    Args:
+        curves: Each line's values by its label (a run's name); `None` leaves a gap.
+        path: Where to write the PNG.
+        metric: What the values are, for the y axis. Defaults to `"val_accuracy"`.
+        title: Figure title. Defaults to `None`.
+
+    Returns:
+        The path of the PNG written.
+    """
+    figure = _figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    markers = "osD^vP*X"
+    for k, (label, values) in enumerate(curves.items()):
+        shown = [np.nan if v is None else float(v) for v in values]
+        axes.plot(range(1, len(shown) + 1), shown, marker=markers[k % len(markers)], markersize=4,
+                  label=label)
+    if not any(v is not None for values in curves.values() for v in values):
+        axes.text(0.5, 0.5, "no values", ha="center", va="center", transform=axes.transAxes)
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(metric)
+    axes.grid(alpha=0.3)
+    if axes.lines:
+        axes.legend()
     if title:
         axes.set_title(title)
     figure.tight_layout()

@@ -17,6 +17,10 @@ __all__ = ["EventLogger"]
 class EventLogger(keras.callbacks.Callback):
     """Appends an `epoch_ended` event, with every logged value, after each epoch.
 
+    The event also holds the epoch's wall time (`seconds`) and the process's CPU
+    time over it (`cpu_seconds`, every thread), from the start of the epoch to
+    this callback's turn at its end.
+
     Put it after `FullEvalMetrics` in the callback list, so the full-eval metrics
     are in the logs it records.
 
@@ -43,15 +47,18 @@ class EventLogger(keras.callbacks.Callback):
         self.events = events if isinstance(events, EventWriter) else EventWriter(events)
         self.trial_id = trial_id
         self._epoch_start = 0.0
+        self._cpu_start = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch_start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         self.events.epoch_ended(
             epoch, logs, seconds=time.perf_counter() - self._epoch_start,
             epochs=(self.params or {}).get("epochs"), trial_id=self.trial_id,
+            cpu_seconds=round(time.process_time() - self._cpu_start, 4),
         )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> EventLogger:

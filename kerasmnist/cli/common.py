@@ -12,13 +12,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from rich.console import Console
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Parser", "add_json_flag", "console", "emit_json",
-           "report_error"]
+           "report_error", "save_plot"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -99,3 +99,27 @@ def report_error(error: BaseException, args: argparse.Namespace) -> None:
         emit_json(error_details(error))
     else:
         print(f"kerasmnist: error: {error}", file=sys.stderr)
+
+
+def save_plot(args: argparse.Namespace, draw: Callable[[], object]) -> bool:
+    """Draws `--plot` (`args.plot`) with `draw`, a `kerasmnist.plots` call.
+
+    Returns:
+        `True` when it is written; `False` when matplotlib is missing, after
+        printing the error (which says how to install it).
+
+    Raises:
+        UsageError: `--plot` cannot be written.
+    """
+    from kerasmnist.errors import UsageError
+
+    try:
+        draw()
+    except ImportError as error:
+        report_error(error, args)
+        return False
+    except OSError as error:
+        raise UsageError("plot", f"Invalid value for argument `--plot`. Expected a PNG file that can "
+                                 f"be written. Received: {args.plot!r}, which cannot be written: "
+                                 f"{error.strerror or error}") from None
+    return True

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,9 +120,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     )
 
     info = get_dataset_info(args.dataset)
-    _existing_file(args.model, "model")
+    model = _load_model(args.model, "model", compile=True)  # a bad file fails before the data loads
     dataset = load_dataset(info, data_dir=args.data_dir, validation=args.validation, seed=args.seed)
-    model = _load_model(args.model, "model", compile=True)
     _check_model_fits(model, dataset, args.model)
     splits = list(dict.fromkeys(args.split or SPLITS))
     table = evaluate_splits(model, dataset, splits=splits)
@@ -185,45 +183,13 @@ def _budget_target(target: str, dataset_name: str) -> tuple[keras.Model, str]:
     )
 
 
-def _existing_file(path: str, argument: str) -> None:
-    if not Path(path).is_file():
-        what = "a directory" if Path(path).is_dir() else "no such file"
-        raise InvalidArgumentError(
-            f"Invalid value for argument `{argument}`. Expected the path of a model saved with "
-            f"model.save('name.keras'). Received: {argument}={path!r} ({what})"
-        )
-
-
 def _load_model(path: str, argument: str, *, compile: bool) -> keras.Model:
-    """Loads a saved model; a missing or unreadable file is an `InvalidArgumentError`."""
-    _existing_file(path, argument)
-    if Path(path).suffix == ".keras" and not zipfile.is_zipfile(path):
-        # Keras itself would report such a file as "not found".
-        raise InvalidArgumentError(
-            f"Invalid value for argument `{argument}`. Expected a Keras model saved with "
-            f"model.save('name.keras'), a zip archive. Received: {argument}={path!r}, which is "
-            "not a zip archive (damaged or not a model)"
-        )
+    """Loads a saved model (`kerasmnist.runs.checkpoints.load_model_file`)."""
     load_backend()
-    import keras
+    from kerasmnist.runs.checkpoints import load_model_file
 
-    import kerasmnist.layers  # noqa: F401  (registers the presets' layer)
-    import kerasmnist.losses  # noqa: F401  (registers the presets' loss)
+    return load_model_file(path, compile=compile, argument=argument)
 
-    try:
-        model = keras.saving.load_model(path, compile=compile)
-    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:
-        raise InvalidArgumentError(
-            f"Invalid value for argument `{argument}`. Expected a Keras model saved with "
-            f"model.save('name.keras'). Received: {argument}={path!r}, which Keras could not "
-            f"load: {error}"
-        ) from None
-    if not isinstance(model, keras.Model):
-        raise InvalidArgumentError(
-            f"Invalid value for argument `{argument}`. Expected a Keras model. Received: "
-            f"{argument}={path!r}, which holds a {type(model).__name__}"
-        )
-    return model
 
 
 def _check_model_fits(model: keras.Model, dataset: Dataset, path: str) -> None:

@@ -61,8 +61,9 @@ class RunProgress:
             self.progress.update(self._epochs, total=self.state.plan.get("epochs"))
         elif trial is None:
             return
-        elif kind == EventType.TRIAL_STARTED:
-            self.progress.reset(self._epochs, description=f"trial {trial.trial_id} epochs")
+        elif kind == EventType.TRIAL_STARTED:  # a trial resumed from its checkpoint goes on from there
+            self.progress.reset(self._epochs, description=f"trial {trial.trial_id} epochs",
+                                completed=trial.epochs_done, total=trial.planned_epochs)
         elif kind == EventType.EPOCH_ENDED:
             value = trial.history(objective)[-1]
             shown = f" {objective} {value:.4f}" if value is not None else ""

@@ -14,11 +14,21 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
-from kerasmnist.cli.common import EXIT_FAILED, EXIT_OK, add_json_flag, console, emit_json
+from kerasmnist.cli import readout
+from kerasmnist.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_flag,
+    console,
+    emit_json,
+    save_plot,
+)
 from kerasmnist.cli.data import validation_size
 from kerasmnist.cli.progress import RunProgress
 from kerasmnist.errors import InvalidArgumentError, RunError, SpecError, UsageError
 from kerasmnist.evaluation import confusion_heatmap
+from kerasmnist.importance import Importance, RunImportance, importance_of, share_bar
+from kerasmnist.pareto import FrontTrial, best_under, front_trials, pareto_front, parse_budgets, spec_budgets
 from kerasmnist.runs import engine
 from kerasmnist.runs.prepare import DEFAULT_RUNS_DIR, differing_fields, new_run_dir, usable_dir
 from kerasmnist.runs.processes import EXIT_STATUS
@@ -31,8 +41,15 @@ from kerasmnist.runs.rundir import (
     run_info,
     run_state,
 )
-from kerasmnist.runs.spec import BEST_MODEL_CHOICES, SEARCH_KINDS, RunSpec, parse_override
-from kerasmnist.runs.state import RunState
+from kerasmnist.runs.spec import (
+    BEST_MODEL_CHOICES,
+    PRUNERS,
+    SEARCH_KINDS,
+    RunSpec,
+    objective_direction,
+    parse_override,
+)
+from kerasmnist.runs.state import RunState, Spend
 from kerasmnist.runs.trials import TrialState, rank_trials, short_value, varying_hyperparameters
 
 __all__ = ["register", "spec_from_args"]
@@ -43,7 +60,8 @@ EXIT_INTERRUPTED = 130
 _SPEC_FLAGS = ("dataset", "validation", "model", "search", "trials", "epochs", "batch_size",
                "early_stopping", "max_params", "seed", "replicates", "executions_per_trial",
                "best_model", "objective", "limit", "hyperband_factor", "max_failed_trials",
-               "max_minutes", "full_eval", "csv_log", "tensorboard", "deterministic")
+               "max_minutes", "full_eval", "csv_log", "tensorboard", "deterministic", "prune",
+               "prune_warmup_epochs", "prune_warmup_trials", "prune_min_epochs", "prune_factor")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,6 +100,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("run_dir", help="the run directory")
     add_json_flag(show)
     show.set_defaults(func=_show_command)
+    pareto = runs_sub.add_parser(
+        "pareto", help="the accuracy-versus-weights front of one or several runs",
+        description="The trials no other trial beats on both weights and score (completed "
+                    "and pruned trials, of runs with the same objective), fewest weights first.")
+    pareto.add_argument("run_dirs", nargs="+", metavar="RUN", help="a run directory")
+    pareto.add_argument("--budgets", metavar="N,N,...",
+                        help="weight budgets (150,500): also the best trial under each (default: "
+                             "the runs' max_params and `budget` override)")
+    pareto.add_argument("--plot", metavar="FILE.png",
+                        help="also draw every trial and the front in a PNG (needs matplotlib)")
+    add_json_flag(pareto)
+    pareto.set_defaults(func=_pareto_command)
+    readout.register(runs_sub)  # export, compare
 
     worker = subparsers.add_parser(
         "worker", help="one process of a distributed search (chief or worker)",
@@ -124,6 +155,23 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
                           help="stop after this many failed trials in a row (default: 10)")
         spec.add_argument("--max-minutes", type=float,
                           help="start no new trial after this many minutes")
+        spec.add_argument("--prune", choices=PRUNERS,
+                          help="stop hopeless trials early: median (worse than the completed "
+                               "trials' median at the same epoch) or halving (asynchronous "
+                               "successive halving); random, grid and Bayesian searches "
+                               f"(default: {RunSpec.prune})")
+        spec.add_argument("--prune-warmup-epochs", type=int, metavar="N",
+                          help="median: epochs a trial trains before it can be pruned "
+                               f"(default: {RunSpec.prune_warmup_epochs})")
+        spec.add_argument("--prune-warmup-trials", type=int, metavar="N",
+                          help="median: trials that complete before any is pruned "
+                               f"(default: {RunSpec.prune_warmup_trials})")
+        spec.add_argument("--prune-min-epochs", type=int, metavar="N",
+                          help="halving: the first rung's epochs "
+                               f"(default: {RunSpec.prune_min_epochs})")
+        spec.add_argument("--prune-factor", type=int, metavar="N",
+                          help="halving: keep the best 1/N at each rung "
+                               f"(default: {RunSpec.prune_factor})")
     spec.add_argument("--epochs", type=int,
                       help="epochs per trial; Hyperband's most (default: 5; a preset's recipe)")
     spec.add_argument("--batch-size", type=int,
@@ -142,7 +190,7 @@ def _add_spec_flags(parser: argparse.ArgumentParser, *, search: bool) -> None:
     spec.add_argument("--no-csv", dest="csv_log", action="store_const", const=False,
                       help="do not write logs/<trial>.csv")
     spec.add_argument("--tensorboard", action="store_const", const=True,
-                      help="write TensorBoard logs")
+                      help="write TensorBoard logs (a search: also its HParams dashboard)")
     spec.add_argument("--deterministic", action="store_const", const=True,
                       help="Keras/TensorFlow op determinism for bit-for-bit runs; slower")
     where = parser.add_argument_group("where")
@@ -317,7 +365,7 @@ def _stdout_to_stderr(active: bool) -> Iterator[None]:
         yield
 
 
-def _print_results(result: dict[str, Any]) -> None:
+def _print_results(result: dict[str, Any], importance: RunImportance | None = None) -> None:
     out = console()
     spec = result["spec"]
     table = Table(title=f"{spec['dataset']}: {spec['model']}, best {result['best_trial']} "
@@ -336,12 +384,37 @@ def _print_results(result: dict[str, Any]) -> None:
                   + " (" + ", ".join(f"{v:.4f}" for v in reps["values"].values()) + ")")
     if len(result["trials"]) > 1:
         out.print(_trials_table(result["trials"], spec["objective"]))
+    if result.get("spend") and spec.get("search", "none") != "none":
+        out.print("Search spent: " + Spend(**result["spend"]).describe())
+    if importance is not None:
+        _print_importance(importance)
     out.print(confusion_heatmap(np.asarray(result["confusion"]), result["class_names"],
                                 title="Test confusion matrix (rows true, columns predicted)"))
     if result["top_confusions"]:
         out.print("Top confusions: " + ", ".join(f"{t} -> {p}: {n}"
                                                  for t, p, n in result["top_confusions"]))
     out.print(f"Saved in {result['run_dir']}")
+
+
+def _print_importance(found: RunImportance) -> None:
+    """The importance table, or one line saying why there is none."""
+    if found.importance is None:
+        console().print(f"Importance: none, {found.reason}")
+    else:
+        console().print(_importance_table(found.importance))
+
+
+def _importance_table(importance: Importance, *, limit: int = 12) -> Table:
+    """Each hyperparameter's share of the objective's variation, best first."""
+    shares = list(importance.shares.items())
+    table = Table(title=f"Importance for {importance.objective}: {importance.method}, "
+                        f"{importance.trials} trials"
+                        + (f" (best {limit} of {len(shares)})" if len(shares) > limit else ""))
+    for column in ("hyperparameter", "share", ""):
+        table.add_column(column, justify="right" if column == "share" else "left")
+    for name, share in shares[:limit]:
+        table.add_row(name, f"{100 * share:.1f}%", share_bar(share))
+    return table
 
 
 def _trials_table(trials: list[dict[str, Any]], objective: str, *, limit: int = 15,
@@ -405,8 +478,12 @@ def _show_command(args: argparse.Namespace) -> int:
     except ValueError as error:  # changed since run_info read it
         return _damaged(args, str(error))
     trials = state.trial_table()
+    found = importance_of(state)  # a running search's too: from the trials done so far
     if args.json:
-        emit_json({**info.to_dict(), "trials": trials, "results": results})
+        emit_json({**info.to_dict(), "trials": trials, "spend": state.spend().to_dict(),
+                   "results": results,
+                   "importance": None if found.importance is None else found.importance.to_dict(),
+                   "importance_reason": found.reason})
         return EXIT_OK
     out = console()
     spec = info.spec
@@ -419,10 +496,14 @@ def _show_command(args: argparse.Namespace) -> int:
         out.print(spec.to_toml().strip())
     if info.error:
         out.print(f"Error:\n{info.error}")
+    searched = spec is not None and spec.search != "none"
     if results is not None:
-        _print_results(results)
+        _print_results(results, found if searched else None)
     elif trials and spec is not None:
         out.print(_trials_table(trials, spec.objective))
+        out.print("Spent so far: " + state.spend().describe())
+        if searched:
+            _print_importance(found)
     return EXIT_OK
 
 
@@ -434,6 +515,76 @@ def _damaged(args: argparse.Namespace, problem: str) -> int:
     else:
         print(f"kerasmnist: error: {message}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _pareto_command(args: argparse.Namespace) -> int:
+    try:
+        budgets = parse_budgets(args.budgets, name="--budgets") if args.budgets is not None else None
+    except InvalidArgumentError as error:
+        raise UsageError("budgets", str(error)) from None
+    try:
+        trials, objective = front_trials(args.run_dirs)
+    except InvalidArgumentError as error:  # a directory without a run
+        raise UsageError("run_dirs", str(error)) from None
+    if budgets is None:  # those the runs' specs name
+        specs = [load_spec(run_dir, check_overrides=False).to_dict() for run_dir in args.run_dirs]
+        budgets = sorted({budget for spec in specs for budget in spec_budgets(spec)})
+    direction = objective_direction(objective)
+    front = pareto_front(trials, direction=direction)
+    picks = best_under(trials, budgets, direction=direction)
+    several = len(args.run_dirs) > 1
+    if args.plot:
+        from kerasmnist.plots import plot_front
+
+        title = f"{objective} against weights: {', '.join(args.run_dirs)}"
+        if not save_plot(args, lambda: plot_front(trials, args.plot, direction=direction, budgets=budgets,
+                                                  objective=objective, title=title)):
+            return EXIT_FAILED
+    if args.json:
+        emit_json({"runs": list(args.run_dirs), "objective": objective, "direction": direction,
+                   "trials": len(trials), "front": [t.to_dict() for t in front],
+                   "budgets": [{"budget": budget, "trial": None if t is None else t.to_dict()}
+                               for budget, t in picks.items()],
+                   "plot": args.plot})
+        return EXIT_OK
+    out = console()
+    if not trials:
+        out.print(f"No trial with a score and a weight count in {', '.join(args.run_dirs)}")
+        return EXIT_OK
+    out.print(_front_table(front, objective, len(trials), several=several))
+    if picks:
+        out.print(_budgets_table(picks, objective, several=several))
+    if args.plot:
+        out.print(f"Plot saved in {args.plot}")
+    return EXIT_OK
+
+
+def _front_table(front: list[FrontTrial], objective: str, total: int, *, several: bool,
+                 max_columns: int = 6) -> Table:
+    """The front, fewest weights first, with the hyperparameters that differ along it."""
+    varying = varying_hyperparameters(TrialState(t.trial_id, dict(t.hyperparameters))
+                                      for t in front)[:max_columns]
+    table = Table(title=f"Front of {objective} against weights: {len(front)} of {total} trials")
+    for column in (*(("run",) if several else ()), "trial", "weights", objective, "status", *varying):
+        table.add_column(column, justify="left" if column in ("run", "trial", "status") else "right")
+    for t in front:
+        table.add_row(*((t.run,) if several else ()), t.trial_id, f"{t.params:,}", f"{t.score:.4f}",
+                      str(t.status), *(short_value(t.hyperparameters.get(name)) for name in varying))
+    return table
+
+
+def _budgets_table(picks: dict[int, FrontTrial | None], objective: str, *, several: bool) -> Table:
+    """The best trial under each weight budget, or "none" where no trial fits."""
+    table = Table(title="Best trial under each budget")
+    for column in ("budget", *(("run",) if several else ()), "trial", "weights", objective):
+        table.add_column(column, justify="left" if column in ("run", "trial") else "right")
+    for budget, t in picks.items():
+        if t is None:
+            table.add_row(f"{budget:,}", *(("",) if several else ()), "none", "", "")
+        else:
+            table.add_row(f"{budget:,}", *((t.run,) if several else ()), t.trial_id,
+                          f"{t.params:,}", f"{t.score:.4f}")
+    return table
 
 
 def _worker_command(args: argparse.Namespace) -> int:

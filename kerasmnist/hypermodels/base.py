@@ -154,13 +154,23 @@ class MnistHyperModel(kt.HyperModel):
             self.rejected += 1
             raise OverBudgetTrial(report)
 
-    def predicted_report(self, layers: Sequence[LayerParams]) -> BudgetReport:
-        """A budget report from weight counts predicted before building."""
-        if self.budget is None:
-            raise InvalidArgumentError("predicted_report needs a hypermodel with max_params")
+    def predicted_report(self, layers: Sequence[LayerParams], max_params: int | None = None) -> BudgetReport:
+        """A budget report from weight counts predicted before building.
+
+        Args:
+            layers: The predicted weights of each layer.
+            max_params: The budget to check against. Defaults to `None`: the
+                hypermodel's own.
+
+        Raises:
+            InvalidArgumentError: No budget: neither `max_params` nor the hypermodel's.
+        """
+        if max_params is None:
+            if self.budget is None:
+                raise InvalidArgumentError("predicted_report needs a hypermodel with max_params")
+            max_params = self.budget.max_params
         params = sum(layer.total for layer in layers)
-        return BudgetReport(params, self.budget.max_params, params <= self.budget.max_params,
-                            False, tuple(layers))
+        return BudgetReport(params, max_params, params <= max_params, False, tuple(layers))
 
     def __repr__(self) -> str:
         budget = f", max_params={self.budget.max_params}" if self.budget else ""

@@ -10,6 +10,11 @@ applies the user's override:
   values within it;
 - a list restricts the entry to those values (`hp.Choice`).
 
+An entry marked `opt_in` (a `Choice`) is no part of the space until an
+override gives it: without one it is never declared, so the hypermodel's space
+and a search's random draws are those of a space without it, and `declare`
+returns `None`.
+
 Per-layer entries are declared as `name_0`, `name_1`, ...; an override of `name`
 applies to every layer and one of `name_1` to that layer only, up to the most
 layers the entry marked `counts_layers` allows.
@@ -88,14 +93,20 @@ class Choice:
 
     `limits` (`(low, high)`, inclusive), for numeric values only, let an
     override fix or list any value in that range, not only the choices a
-    search samples; `None`: the choices only.
+    search samples; `None`: the choices only. An `opt_in` entry is declared
+    only when an override gives it (its `default` is then `None`, the value
+    `declare` returns without one; a range keeps the `values` within it).
+    Listed or ranged, its default is the largest value: for a weight budget,
+    the roomiest, so that the default model keras-tuner builds before the
+    first trial fits whenever any does.
     """
 
     values: tuple[Value, ...]
-    default: Value | tuple[Value, ...]
+    default: Value | tuple[Value, ...] | None
     per_layer: bool = False
     doc: str = ""
     limits: tuple[float, float] | None = None
+    opt_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,8 +132,11 @@ def declare(
     """Declares `name` (layer `index` of it, for a per-layer entry) on `hp`.
 
     Returns the value `hp` gives it: the default on a fresh `HyperParameters`,
-    the sampled value in a search, or the `Fixed` value a user set beforehand.
+    the sampled value in a search, or the `Fixed` value a user set beforehand;
+    `None`, declaring nothing, for an `opt_in` entry that no override gives.
     """
+    if _left_out(space, overrides, name):
+        return None
     condition = _layer_condition(space, overrides, name, index)
     if condition is None:
         return _declare(hp, space, overrides, name, index)
@@ -155,6 +169,12 @@ def declare_space(
                     declare(hp, space, overrides, name, index)
             else:
                 declare(hp, space, overrides, name, index)
+
+
+def _left_out(space: Mapping[str, Spec], overrides: Mapping[str, Any], name: str) -> bool:
+    """Whether `name` is an `opt_in` entry that no override gives: not declared."""
+    spec = space[name]
+    return isinstance(spec, Choice) and spec.opt_in and name not in overrides
 
 
 def _layer_condition(
@@ -203,12 +223,12 @@ def _declare(
         values = sorted(set(override), key=override.index)
         if isinstance(spec, Boolean) and set(values) == {True, False}:
             return hp.Boolean(full, default=default)
-        return hp.Choice(full, values, default=default if default in values else values[0])
+        return hp.Choice(full, values, default=_choice_default(spec, default, values))
     if isinstance(override, tuple):
         low, high = override
         if isinstance(spec, Choice):
             kept = [v for v in spec.values if low <= v <= high]
-            return hp.Choice(full, kept, default=default if default in kept else kept[0])
+            return hp.Choice(full, kept, default=_choice_default(spec, default, kept))
         default = min(max(default, low), high)
         if isinstance(spec, Int):
             return hp.Int(full, low, high, step=spec.step, default=default)
@@ -216,6 +236,14 @@ def _declare(
             return hp.Float(full, low, high, step=spec.step, sampling=spec.sampling, default=default)
         raise InvalidArgumentError(f"Invalid override `{full}`. A range needs a numeric entry.")
     return hp.Fixed(full, override)
+
+
+def _choice_default(spec: Spec, default: Any, values: list[Any]) -> Any:
+    """The default of an entry restricted to `values`: its own if kept, else the first value;
+    an `opt_in` entry's is the largest (see `Choice`)."""
+    if isinstance(spec, Choice) and spec.opt_in:
+        return max(values)
+    return default if default in values else values[0]
 
 
 def _declare_spec(hp: kt.HyperParameters, spec: Spec, name: str, default: Any) -> Any:
@@ -384,7 +412,8 @@ def _allowed(spec: Spec) -> str:
     else:
         text = f"{article} {kind} in [{_number(low)}, {_number(high)}]"
     if isinstance(spec, Choice):
-        text += f" (a search samples {', '.join(map(_number, spec.values))})"  # type: ignore[arg-type]
+        values = ", ".join(map(_number, spec.values))  # type: ignore[arg-type]
+        text += f" (a range keeps those of {values})" if spec.opt_in else f" (a search samples {values})"
     return text
 
 
@@ -465,6 +494,8 @@ def describe(space: Mapping[str, Spec], *, tablefmt: str = "simple") -> str:
         default = spec.default
         if isinstance(default, tuple):
             default = ", ".join(map(str, default)) + " (by layer)"
+        elif isinstance(spec, Choice) and spec.opt_in:
+            default = "unset (opt-in)"
         label = f"{name}_i" if spec.per_layer else name
         rows.append((label, values, _limits_text(spec), default, spec.doc))
     return tabulate(rows, headers=("hyperparameter", "values", "override limits", "default", "meaning"),

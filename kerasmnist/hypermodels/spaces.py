@@ -10,6 +10,11 @@ a search samples: a width may be fixed to any size up to a few times the
 largest choice (tests and quick examples use small ones), a learning rate to
 any positive value, a dropout rate up to 0.9; a layer count stays within the
 range the per-layer defaults and the image size make sense for.
+
+The tiny space's `budget` is opt-in (`Choice.opt_in`): without an override it
+is not declared, and the space and its draws are as if it were absent; listed
+(`budget=[150, 500, 1000]`), each trial draws one of those weight budgets and
+its model fits it (`TinyHyperModel`), so that one search covers several.
 """
 
 from __future__ import annotations
@@ -89,6 +94,9 @@ TINY_SPACE: dict[str, Spec] = {
     "dense_units": Choice((0, 4, 8, 16, 32), default=0, limits=(0, 1024), doc="0: no hidden dense layer"),
     "logits_bias": Boolean(True, doc="biases in the dense layer to the logits"),
     **optimizer_space(learning_rate=3e-3),
+    "budget": Choice((100, 150, 300, 500, 1000, 2000, 5000, 10_000), default=None,
+                     limits=(1, 10**6), opt_in=True,
+                     doc="opt-in: the trial's weight budget (with max_params, the smaller)"),
 }
 """`TinyHyperModel`'s space."""
 

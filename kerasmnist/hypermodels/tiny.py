@@ -84,6 +84,12 @@ class TinyHyperModel(MnistHyperModel):
     so the same hyperparameters always build the same model. A configuration
     that is over budget even at width 1 is rejected before training.
 
+    A search over several budgets at once lists them as the `budget` override
+    (`overrides={"budget": [150, 500, 1000]}`): each trial draws one, a
+    hyperparameter like any other, and its model fits that budget (or
+    `max_params`, if smaller). Without the override there is no `budget`
+    entry: the space is the one below less that row.
+
     The space (per-layer entries are declared as `filters_0`, `filters_1`, ...):
 
     {space}
@@ -96,6 +102,12 @@ class TinyHyperModel(MnistHyperModel):
     >>> hm = TinyHyperModel(max_params=300)
     >>> hm.build(kt.HyperParameters()).count_params() <= 300
     True
+    >>> ladder = TinyHyperModel(max_params=1000, overrides={"budget": [150, 1000]})
+    >>> hp = kt.HyperParameters()
+    >>> hp.Fixed("budget", 150)  # as a trial that drew the 150-weight budget
+    150
+    >>> ladder.build(hp).count_params() <= 150
+    True
     """
 
     SPACE: ClassVar[dict[str, Spec]] = TINY_SPACE
@@ -104,7 +116,7 @@ class TinyHyperModel(MnistHyperModel):
         """Declares the architecture entries and returns the network to build.
 
         Raises:
-            OverBudgetTrial: Over budget even with every width at 1.
+            OverBudgetTrial: Over budget (`trial_budget`) even with every width at 1.
         """
         arch = TinyArchitecture(
             input_pool=self.hp(hp, "input_pool"),
@@ -118,16 +130,32 @@ class TinyHyperModel(MnistHyperModel):
             pooling=self.hp(hp, "pooling"),
             logits_bias=self.hp(hp, "logits_bias"),
         )
-        if self.budget is None:
+        budget = self.trial_budget(hp)
+        if budget is None:
             return arch
         while True:
-            report = self.predicted_report(self.predict_params(arch))
+            report = self.predicted_report(self.predict_params(arch), budget)
             if report.within_budget:
                 return arch
             smaller = arch.shrunk()
             if smaller is None:
                 self.reject_if_over(report)
             arch = smaller  # type: ignore[assignment]
+
+    def trial_budget(self, hp: kt.HyperParameters) -> int | None:
+        """The most weights the trial's model may have: its `budget` tier and `max_params`, the smaller.
+
+        Declares `budget` where an override gives it (else it is no part of
+        the space). `None`: neither is set.
+
+        Example:
+
+        >>> import keras_tuner as kt
+        >>> TinyHyperModel(max_params=500, overrides={"budget": 1000}).trial_budget(kt.HyperParameters())
+        500
+        """
+        budgets = [self.hp(hp, "budget"), self.budget.max_params if self.budget else None]
+        return min((b for b in budgets if b is not None), default=None)
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         arch = self.architecture(hp)

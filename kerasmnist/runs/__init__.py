@@ -9,7 +9,12 @@
 - `rundir`: reading run directories (`run_info`, `list_runs`, `trial_table`,
   `run_state`), without Keras, for the command line and the terminal UI;
 - `state`: `RunState`, the one fold of a run's event log, with `RunStatus`,
-  `TrialState` and `TrialStatus`.
+  `TrialState` and `TrialStatus`;
+- `export`: `trial_rows` and `trials_dataframe`, a run's trials as a table, and
+  `compare`: `compare_runs`, several runs' best trials side by side (no Keras);
+- `hparams`: a search's TensorBoard HParams experiment and sessions;
+- `checkpoints`: `load_trial_model`, the model of any trial of a run, reloaded
+  from its checkpoint, and `load_model_file` (imports Keras).
 
 The engine's names load Keras on first access, so that watching runs stays light.
 """
@@ -20,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from kerasmnist._lazy import lazy_getattr
 from kerasmnist.errors import RunBusyError, RunError, SpecError
+from kerasmnist.runs.compare import compare_runs
+from kerasmnist.runs.export import trial_rows, trials_dataframe
 from kerasmnist.runs.prepare import discard_new_run_dir, new_run_dir, prepare_run_dir
 from kerasmnist.runs.rundir import (
     RunInfo,
@@ -27,6 +34,7 @@ from kerasmnist.runs.rundir import (
     list_runs,
     load_spec,
     read_results,
+    read_run,
     run_info,
     run_state,
     trial_table,
@@ -51,6 +59,7 @@ __all__ = [
     "TrialState",
     "TrialStatus",
     "check_spec",
+    "compare_runs",
     "discard_new_run_dir",
     "is_running",
     "list_runs",
@@ -58,13 +67,16 @@ __all__ = [
     "new_run_dir",
     "prepare_run_dir",
     "read_results",
+    "read_run",
     "resume",
     "run",
     "run_distributed",
     "run_info",
     "run_state",
     "search_worker",
+    "trial_rows",
     "trial_table",
+    "trials_dataframe",
 ]
 
 

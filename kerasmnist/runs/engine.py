@@ -7,8 +7,10 @@ and use what it produced:
     events.jsonl               the event log (kerasmnist.events), appended live
     search/                    keras-tuner's project: oracle, trials, checkpoints
     replicates/r0/ ...         each plain-training (or retrained) model and result
+    checkpoints/trial_<id>/    the training state of each trial (or replicate) in progress,
+                               after its last finished epoch; deleted when it ends
     logs/<trial>.csv           each trial's epochs (CSVLogger), when asked
-    tensorboard/               TensorBoard logs, when asked
+    tensorboard/               TensorBoard logs, when asked (a search's HParams too)
     results.json               everything measured, for scripts
     results.txt                the train / validation / test table and trials
     confusion.txt              the test confusion matrix and top confusions
@@ -16,10 +18,13 @@ and use what it produced:
     best_hyperparameters.json  its hyperparameters
 
 Running again on the same directory resumes: completed trials and replicates are
-kept, an interrupted one is restarted. Every file is written to a temporary name
-and renamed (keras-tuner's own JSON files included), and the event log is only
-ever appended, so a run killed at any moment, even with SIGKILL, leaves a
-directory that resumes and a log that reads. The test set is evaluated once, at
+kept, an interrupted one goes on from its last finished epoch (its checkpoint:
+weights, optimizer and random state, early stopping's count; one of several
+executions per trial, or a replicate with a teacher or random restarts, starts
+over). Every file is written to a temporary name and renamed (keras-tuner's own
+JSON files included), and the event log is only ever appended, so a run killed
+at any moment, even with SIGKILL, leaves a directory that resumes and a log that
+reads. The test set is evaluated once, at
 the end, on the chosen model (and on each replicate, for their statistics).
 
 TensorFlow keeps a few MiB of every model a process has built, so a long search

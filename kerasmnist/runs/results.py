@@ -29,9 +29,9 @@ from kerasmnist.evaluation import (
 )
 from kerasmnist.events import EventWriter
 from kerasmnist.fileio import atomic_path, atomic_write_json, atomic_write_text
-from kerasmnist.runs.rundir import EVENTS_FILE, MODEL_FILE, RESULTS_FILE, trial_table
+from kerasmnist.runs.rundir import MODEL_FILE, RESULTS_FILE, run_state
 from kerasmnist.runs.spec import RunSpec
-from kerasmnist.runs.state import TrialState, rank_trials
+from kerasmnist.runs.state import Spend, TrialState, rank_trials
 from kerasmnist.runs.training import better
 
 __all__ = ["RunResult", "finish", "write_results"]
@@ -60,6 +60,9 @@ class RunResult:
             validation figures are not held-out measures.
         time_limit_reached: Whether the search stopped at `max_minutes` with
             trials left.
+        spend: What the trials spent and pruning saved (`Spend.to_dict()`:
+            epochs, CPU seconds, trials pruned, epochs and CPU seconds saved),
+            or `None`.
         status: `"finished"`.
     """
 
@@ -77,6 +80,7 @@ class RunResult:
     seconds: float
     trained_on_validation: bool = False
     time_limit_reached: bool = False
+    spend: dict[str, Any] | None = None
     status: str = "finished"
 
     @property
@@ -142,6 +146,7 @@ def finish(
     with atomic_path(run_dir / MODEL_FILE) as tmp:
         model.save(tmp)
     atomic_write_json(run_dir / "best_hyperparameters.json", best_hp)
+    state = run_state(run_dir)
     return RunResult(
         run_dir=run_dir,
         spec=spec,
@@ -150,12 +155,13 @@ def finish(
         params=int(model.count_params()),
         best_trial=best_id,
         best_hyperparameters=best_hp,
-        trials=trial_table(run_dir / EVENTS_FILE),
+        trials=state.trial_table(),
         replicates=stats,
         class_names=names,
         confusion=cm,
         top_confusions=top_confusions(cm, names),
         seconds=0.0,
+        spend=state.spend().to_dict(),
     )
 
 
@@ -183,6 +189,8 @@ def write_results(result: RunResult) -> None:
     trial_rows = [(t.trial_id, t.status.value, "" if t.score is None else f"{t.score:.4f}", t.params or "")
                   for t in ranked]
     text += [tabulate(trial_rows, headers=["trial", "status", result.spec.objective, "weights"])]
+    if result.spend is not None:
+        text += ["", "Spent: " + Spend(**result.spend).describe()]
     atomic_write_text(run_dir / "results.txt", "\n".join(text) + "\n")
     confusion = [confusion_text(result.confusion, result.class_names), "",
                  "Top confusions (true -> predicted: count):"]

@@ -40,6 +40,7 @@ __all__ = [
     "RunInfo",
     "RunLock",
     "is_running",
+    "read_run",
     "list_runs",
     "load_spec",
     "read_results",
@@ -255,6 +256,42 @@ def trial_table(events: str | os.PathLike[str] | Iterable[dict[str, Any]]) -> li
     if isinstance(events, (str, os.PathLike)):
         events = read_events(events)
     return RunState.from_events(events).trial_table()
+
+
+def read_run(run_dir: str | os.PathLike[str], *, argument: str = "run_dir") -> tuple[RunState, RunInfo]:
+    """A run directory's folded log and summary, read as `kerasmnist runs show` reads them.
+
+    A log with some unreadable events is read for what it holds; a run whose
+    files cannot be read is refused.
+
+    Args:
+        run_dir: The run directory.
+        argument: The argument's name, for the error message. Defaults to `"run_dir"`.
+
+    Returns:
+        The run's state (`kerasmnist.runs.state.RunState`) and its summary
+        (`kerasmnist.runs.rundir.RunInfo`, whose `spec` is that of `spec.toml`).
+
+    Raises:
+        InvalidArgumentError: `run_dir` holds no run (no `spec.toml`); the
+            message names it.
+        RunError: The run is damaged: a file cannot be read (the message names
+            the run and the file).
+    """
+    if not os.path.lexists(Path(run_dir) / SPEC_FILE):
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected a run directory holding {SPEC_FILE}. "
+            f"Received: {os.fspath(run_dir)!r}, which has none")
+    state: RunState | None
+    try:
+        state = run_state(run_dir)
+    except OSError:
+        state = None  # run_info reads the log again, and says why it cannot
+    info = run_info(run_dir, state=state)
+    if info.problem is not None or state is None:
+        raise RunError(f"The run {os.fspath(run_dir)} is damaged: "
+                       f"{info.problem or f'{EVENTS_FILE}: cannot be read'}")
+    return state, info
 
 
 def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:

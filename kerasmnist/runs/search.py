@@ -7,7 +7,9 @@ one `SearchContext`.
 
 A few things have no public keras-tuner API: writing its JSON files atomically,
 keeping a failed trial's traceback off the terminal, telling a distributed chief
-from a worker, and repairing an oracle that a hard kill left inconsistent. The
+from a worker, repairing an oracle that a hard kill left inconsistent, and
+letting an interrupted trial go on from its checkpoint (keras-tuner's
+`_build_and_fit_model` hook, its `SaveBestEpoch`'s best value). The
 private names they use are listed in `PRIVATE_NAMES` and checked by
 `check_keras_tuner()` before a tuner is made, so that a keras-tuner release
 without one fails loudly, naming it, instead of silently skipping a repair.
@@ -36,20 +38,37 @@ from keras_tuner.src import config as kt_config  # private: see PRIVATE_NAMES
 from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.distribute import oracle_client as kt_oracle_client
 from keras_tuner.src.distribute import utils as kt_distribute
+from keras_tuner.src.engine import tuner_utils as kt_tuner_utils
 from keras_tuner.src.tuners import gridsearch as kt_gridsearch
 
+from kerasmnist.callbacks import Pruner
+from kerasmnist.callbacks.epoch_checkpoint import CheckpointInfo
+from kerasmnist.callbacks.pruner import LogCurves
 from kerasmnist.datasets import Dataset
 from kerasmnist.errors import InvalidArgumentError, KerasTunerMismatchError, RunError
 from kerasmnist.events import EventWriter
 from kerasmnist.fileio import atomic_write_text
+from kerasmnist.pruning import make_rule
+from kerasmnist.runs import hparams
 from kerasmnist.runs.processes import rss_mb
 from kerasmnist.runs.rundir import EVENTS_FILE, SPEC_FILE, run_state, trial_table
 from kerasmnist.runs.spec import RunSpec
-from kerasmnist.runs.training import ParamsRecorder, fit_data, hypermodel, seed_trial, trial_callbacks
+from kerasmnist.runs.training import (
+    ParamsRecorder,
+    checkpoint_dir,
+    fit_data,
+    hypermodel,
+    read_resume,
+    remove_checkpoint,
+    resumed_from,
+    seed_trial,
+    trial_callbacks,
+    with_checkpoint,
+)
 
 __all__ = ["CHIEF_TIMEOUT_VARIABLE", "DEFAULT_CHIEF_TIMEOUT", "PRIVATE_NAMES", "TUNERS", "TUNER_PROJECT",
            "MoreTrials", "SearchContext", "SearchMixin", "TimeUp", "best_epochs", "best_trial",
-           "check_keras_tuner", "chief_timeout", "is_chief", "is_distributed",
+           "check_keras_tuner", "chief_timeout", "is_chief", "is_distributed", "oracle_seed",
            "make_tuner", "run_search"]
 
 TUNER_PROJECT = "search"
@@ -69,6 +88,11 @@ PRIVATE_NAMES = (
     ("keras_tuner.src.tuners.gridsearch", "GridSearchOracle._compare"),
     ("keras_tuner.src.tuners.gridsearch", "GridSearchOracle()._ordered_ids"),
     ("keras_tuner.src.tuners.gridsearch", "GridSearchOracle()._populate_next"),
+    ("keras_tuner.src.engine.tuner", "Tuner._build_and_fit_model"),
+    ("keras_tuner.src.engine.tuner", "Tuner._configure_tensorboard_dir"),
+    ("keras_tuner.src.engine.tuner", "Tuner._get_checkpoint_fname"),
+    ("keras_tuner.src.engine.tuner_utils", "SaveBestEpoch"),
+    ("keras_tuner.src.engine.tuner_utils", "TunerCallback"),
 )
 """The keras-tuner names without a public API that the run engine uses: `(module, name)`,
 where `Oracle()` in a name stands for an instance of the class."""
@@ -117,13 +141,38 @@ def _has_name(module: str, name: str) -> bool:
             return False
         owner = getattr(owner, part)
         if instance:
-            owner = owner(objective="val_accuracy", max_trials=1)  # an oracle's arguments
+            # An oracle's arguments; a seed, or keras-tuner draws one from the global random state.
+            owner = owner(objective="val_accuracy", max_trials=1, seed=1)
     return True
 
 
 def is_distributed() -> bool:
     """Whether this process is part of a keras-tuner distributed search (its variables set)."""
     return bool(kt_distribute.has_chief_oracle())
+
+
+_SEED_ZERO = 7962
+"""The oracle seed of a search of seed 0: what keras-tuner drew for it in a fresh process."""
+
+
+def oracle_seed(seed: int) -> int:
+    """The seed keras-tuner's oracle gets for a run's seed.
+
+    keras-tuner takes a seed of 0 for none and draws one from Python's global
+    random state (`seed or random.randint(1, 10000)`), so a search of seed 0 (the
+    default) proposed whatever trials the process's history left that state to.
+    In a fresh process, after `seed_everything` and `check_keras_tuner`'s probes
+    (which then drew numbers too), the draw was always `_SEED_ZERO`: seed 0 gets
+    it, so searches of seed 0 propose the trials they proposed in fresh
+    processes (every published figure's), now wherever they run. Any other seed
+    is kept.
+
+    Example:
+
+    >>> oracle_seed(0) == _SEED_ZERO, oracle_seed(7)
+    (True, 7)
+    """
+    return seed if seed else _SEED_ZERO
 
 
 def is_chief() -> bool:
@@ -183,6 +232,12 @@ class SearchContext:
         deadline: Unix time after which no trial starts (`TimeUp`), or `None`.
         params: Weight count of each trial's model, by trial id.
         done_here: Trials this process has ended.
+        curves: The trials' curves a pruner compares (`spec.prune`), read from
+            the event log; made on first use.
+        resumes: The checkpoint each starting trial goes on from, by trial id
+            (from `on_trial_begin` to its fit).
+        sessions: The TensorBoard HParams sessions each trial under way has
+            started here, by trial id (`kerasmnist.runs.hparams`).
     """
 
     spec: RunSpec
@@ -193,6 +248,25 @@ class SearchContext:
     deadline: float | None = None
     params: dict[str, int] = field(default_factory=dict)
     done_here: int = 0
+    curves: LogCurves | None = None
+    resumes: dict[str, CheckpointInfo] = field(default_factory=dict)
+    sessions: dict[str, list[Path]] = field(default_factory=dict)
+
+    def pruner(self, trial_id: str) -> Pruner | None:
+        """The pruning callback of a trial (`spec.prune`), or `None` without pruning."""
+        spec = self.spec
+        rule = make_rule(spec.prune, warmup_epochs=spec.prune_warmup_epochs,
+                         warmup_trials=spec.prune_warmup_trials, min_epochs=spec.prune_min_epochs,
+                         factor=spec.prune_factor)
+        if rule is None:
+            return None
+        if self.curves is None:
+            self.curves = LogCurves(self.run_dir / EVENTS_FILE, spec.objective)
+        return Pruner(rule, monitor=spec.objective, curves=self.curves, trial_id=trial_id)
+
+    def pruned(self, trial_id: str) -> bool:
+        """Whether this process's pruner stopped the trial."""
+        return self.curves is not None and trial_id in self.curves.pruned
 
 
 class SearchMixin(kt.Tuner):
@@ -209,24 +283,88 @@ class SearchMixin(kt.Tuner):
 
     def on_trial_begin(self, trial: Any) -> None:
         super().on_trial_begin(trial)
-        self.context.events.trial_started(trial.trial_id, trial.hyperparameters.values,
-                                          worker=self.tuner_id)
+        c = self.context
+        # A trial of several executions starts over: keras-tuner keeps its executions' results in memory.
+        resume = read_resume(c.run_dir, trial.trial_id) if self.executions_per_trial == 1 else None
+        if resume is not None:
+            c.resumes[trial.trial_id] = resume
+        c.events.trial_started(trial.trial_id, trial.hyperparameters.values, worker=self.tuner_id,
+                               **resumed_from(resume))
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         c = self.context
         seed_trial(c.spec, trial.trial_id)
+        pruner = c.pruner(trial.trial_id)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []),
                                *trial_callbacks(c.spec, c.data, c.events, c.run_dir, trial.trial_id),
-                               ParamsRecorder(c.params, trial.trial_id)]
+                               ParamsRecorder(c.params, trial.trial_id),
+                               *([pruner] if pruner is not None else [])]
         return super().run_trial(trial, *args, **kwargs)
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        """Trains the trial's model, checkpointing each epoch; goes on from an interrupted start's checkpoint.
+
+        keras-tuner calls it with the trial's callbacks, its own (`TunerCallback`,
+        `SaveBestEpoch`) last. The trial's `EpochCheckpoint` goes just before
+        them: after the event log and the CSV log have the epoch (a kill between
+        leaves an epoch logged twice, which the fold reads once, never one
+        missing), and before `SaveBestEpoch`, whose best-epoch weights are thus
+        never of an epoch the checkpoint lacks; on resume it writes them again
+        when the last checkpointed epoch was the best. Going on from a
+        checkpoint, `SaveBestEpoch` starts from the trial's best value so far,
+        not from infinity, so that it never overwrites a better earlier epoch's
+        weights with a worse epoch's.
+        """
+        c = self.context
+        resume = c.resumes.pop(trial.trial_id, None)
+        if self.executions_per_trial != 1:
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+        callbacks = list(kwargs.get("callbacks", []))
+        theirs = (kt_tuner_utils.TunerCallback, kt_tuner_utils.SaveBestEpoch)
+        at = next((i for i, cb in enumerate(callbacks) if isinstance(cb, theirs)), len(callbacks))
+        for callback in callbacks[at:]:
+            if isinstance(callback, kt_tuner_utils.SaveBestEpoch) and resume is not None \
+                    and resume.best_value is not None:
+                callback.best_value = resume.best_value
+        ours = with_checkpoint(callbacks[:at], checkpoint_dir(c.run_dir, trial.trial_id), resume,
+                               monitor=c.spec.objective, mode=c.spec.direction,
+                               best_path=self._get_checkpoint_fname(trial.trial_id))
+        kwargs["callbacks"] = [*ours, *callbacks[at:]]
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    def _configure_tensorboard_dir(self, callbacks: list[Any], trial: Any, execution: int = 0) -> None:
+        """Points an execution's TensorBoard callback at its HParams session, and starts the session.
+
+        Replaces keras-tuner's own hook, which nests the logs in
+        `<trial>/<trial>/execution<k>`, writes the session with TensorFlow (on its
+        backend only) and ends it as a success even when the trial fails: here
+        `on_trial_end` ends it with the trial's status (`kerasmnist.runs.hparams`).
+        """
+        c = self.context
+        if not c.spec.tensorboard:
+            return
+        session = hparams.session_dir(c.run_dir / hparams.TENSORBOARD_DIR, trial.trial_id, execution,
+                                      self.executions_per_trial)
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.TensorBoard):
+                callback.log_dir = str(session)
+        hparams.write_session_start(session, trial.trial_id, trial.hyperparameters.values)
+        c.sessions.setdefault(trial.trial_id, []).append(session)
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)
         c = self.context
+        remove_checkpoint(c.run_dir, trial.trial_id)  # once keras-tuner has recorded the end
         ended = self.oracle.get_trial(trial.trial_id)
-        c.events.trial_ended(trial.trial_id, status=str(ended.status), score=ended.score,
+        status = str(ended.status)
+        if status == "COMPLETED" and c.pruned(trial.trial_id):
+            status = "PRUNED"  # keras-tuner's oracle keeps it completed, with its best score so far
+        c.events.trial_ended(trial.trial_id, status=status, score=ended.score,
                              params=c.params.get(trial.trial_id), worker=self.tuner_id,
                              message=_error_line(ended.message), rss_mb=rss_mb())
+        for session in c.sessions.pop(trial.trial_id, []):
+            hparams.write_session_end(session, status, score=ended.score,
+                                      pruned=status == "PRUNED" if c.spec.prune != "none" else None)
         c.done_here += 1
         if c.deadline is not None and time.time() >= c.deadline:
             raise TimeUp
@@ -311,7 +449,7 @@ def make_tuner(context: SearchContext) -> SearchMixin:
     kwargs: dict[str, Any] = {
         "hypermodel": hypermodel(spec, context.data),
         "objective": kt.Objective(spec.objective, spec.direction),
-        "seed": spec.seed,
+        "seed": oracle_seed(spec.seed),
         "executions_per_trial": spec.executions_per_trial,
         "directory": str(run_dir),
         "project_name": TUNER_PROJECT,
@@ -338,6 +476,9 @@ def make_tuner(context: SearchContext) -> SearchMixin:
             tuner.oracle.reload()
     if not is_distributed() or is_chief():  # a worker's oracle is the chief's client
         _repair_oracle(tuner.oracle)
+        for trial_id, trial in tuner.oracle.trials.items():
+            if str(trial.status) not in ("RUNNING", "IDLE"):  # a kill came after its end, before the clean-up
+                remove_checkpoint(run_dir, trial_id)
     return tuner
 
 
@@ -349,20 +490,47 @@ def run_search(tuner: SearchMixin, spec: RunSpec, data: Dataset, verbose: int) -
         kwargs["validation_data"] = fit["validation_data"]
     if spec.batch_size is not None:
         kwargs["batch_size"] = spec.batch_size
+    if spec.tensorboard and (not is_distributed() or is_chief()):  # a worker's oracle has no space
+        _write_experiment(tuner, spec, data)
     with _tuner_io(), _chief_errors():  # quiet at verbose=0: listeners may print on standard output
         tuner.search(fit["x"], fit["y"], **kwargs)
 
 
+def _write_experiment(tuner: SearchMixin, spec: RunSpec, data: Dataset) -> None:
+    """Writes the search's TensorBoard HParams experiment, unless it is there (`kerasmnist.runs.hparams`).
+
+    kerasmnist's hypermodels declare their whole space (every layer's entries)
+    before the first trial, so the experiment written now names them all.
+    """
+    logdir = tuner.context.run_dir / hparams.TENSORBOARD_DIR
+    if hparams.has_experiment(logdir):
+        return
+    extra = ({name: (0, spec.epoch_count) for name in ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket",
+                                                        "tuner/round")}
+             if spec.search == "hyperband" else None)
+    names = hparams.metric_names(spec.objective, validation=len(data.y_val) > 0, full_eval=spec.full_eval)
+    hparams.write_experiment(
+        logdir, hparams.experiment_hparams(tuner.oracle.get_space().space, extra=extra),
+        hparams.experiment_metrics(names, objective=spec.objective, pruning=spec.prune != "none"))
+
+
 def best_trial(tuner: SearchMixin, run_dir: Path) -> Any:
-    """The search's best trial.
+    """The search's best trial: the best completed one, a pruned one only when none completed.
+
+    keras-tuner's oracle counts a pruned trial as completed (with its best score
+    so far); the event log tells them apart.
 
     Raises:
         RunError: No trial has a finite score; the message lists the last failures.
     """
-    best = tuner.oracle.get_best_trials(1)
-    if not best or best[0].score is None or not math.isfinite(best[0].score):
-        failures = [f"trial {t['trial_id']}: {t['message']}" for t in trial_table(run_dir / EVENTS_FILE)
-                    if t["status"] != "COMPLETED"]
+    table = trial_table(run_dir / EVENTS_FILE)
+    pruned = {t["trial_id"] for t in table if t["status"] == "PRUNED"}
+    ranked = [t for t in tuner.oracle.get_best_trials(len(tuner.oracle.trials))
+              if t.score is not None and math.isfinite(t.score)]
+    best = [t for t in ranked if t.trial_id not in pruned] or ranked
+    if not best:
+        failures = [f"trial {t['trial_id']}: {t['message']}" for t in table
+                    if t["status"] not in ("COMPLETED", "PRUNED")]
         raise RunError("No trial completed with a score. " + "; ".join(failures[-5:]))
     return best[0]
 
@@ -429,6 +597,8 @@ def _rebuild_trial(path: Path, trial_id: str, space: dict[str, Any], seen: Any, 
     hyperparameters = kt.HyperParameters.from_config(space)
     hyperparameters.values.update(seen.hyperparameters)
     status = str(seen.status) if seen.ended else "RUNNING"  # a trial that did not end runs again
+    if status == "PRUNED":
+        status = "COMPLETED"  # as keras-tuner's oracle knows a pruned trial
     trial = kt.engine.trial.Trial(hyperparameters, trial_id=trial_id, status=status)
     trial.score, trial.message = seen.score, seen.message
     scores = [(epoch.get("logs") or {}).get(spec.objective) for epoch in seen.epochs]

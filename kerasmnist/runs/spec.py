@@ -56,8 +56,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["BEST_MODEL_CHOICES", "DEFAULT_EPOCHS", "DEFAULT_TRIALS", "HYPERMODEL_KINDS", "MAX_SEED",
-           "OBJECTIVES", "PRESET_NAMES", "SEARCH_KINDS", "RunSpec", "SpecError", "check_spec",
-           "objective_direction", "parse_override"]
+           "OBJECTIVES", "PRESET_NAMES", "PRUNED_SEARCHES", "PRUNERS", "SEARCH_KINDS", "RunSpec",
+           "SpecError", "check_spec", "objective_direction", "parse_override"]
 
 HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
 """The hypermodel kinds (`kerasmnist.hypermodels.KINDS`), named here without importing Keras."""
@@ -65,6 +65,12 @@ HYPERMODEL_KINDS = ("mlp", "cnn", "tiny")
 
 SEARCH_KINDS = ("none", "random", "grid", "hyperband", "bayesian")
 """Values of `RunSpec.search`: plain training, or one of keras-tuner's tuners."""
+
+PRUNERS = ("none", "median", "halving")
+"""Values of `RunSpec.prune`: no pruning, or one of `kerasmnist.pruning`'s rules."""
+
+PRUNED_SEARCHES = ("random", "grid", "bayesian")
+"""The searches a pruner can stop trials of (Hyperband stops them by its own schedule)."""
 
 DEFAULT_EPOCHS = 5
 """Epochs of a hypermodel's run when the spec names none (a preset's come from its recipe)."""
@@ -148,8 +154,10 @@ class RunSpec:
             each epoch (`FullEvalMetrics`). Defaults to `True`.
         csv_log: Write each trial's epochs to `logs/<trial>.csv`. Defaults to
             `True`.
-        tensorboard: Write TensorBoard logs to `tensorboard/`. Defaults to
-            `False`.
+        tensorboard: Write TensorBoard logs to `tensorboard/`: each trial's
+            (or replicate's) curves and, for a search, the HParams dashboard's
+            experiment and one session per trial (`kerasmnist.runs.hparams`).
+            Defaults to `False`.
         hyperband_factor: Hyperband's reduction factor. Defaults to `3`.
         max_failed_trials: Stop a search after this many consecutive failed
             trials (over budget, or a loss that became NaN). Defaults to `10`.
@@ -158,6 +166,19 @@ class RunSpec:
             under way finishes. `None`: no limit. Defaults to `None`.
         deterministic: Keras/TensorFlow op determinism, so that the same spec
             trains the same weights bit for bit; slower. Defaults to `False`.
+        prune: Stop a random, grid or Bayesian search's hopeless trials early:
+            `"none"`, `"median"` (`kerasmnist.pruning.MedianRule`) or
+            `"halving"` (`kerasmnist.pruning.HalvingRule`, asynchronous
+            successive halving). Defaults to `"none"`.
+        prune_warmup_epochs: Median pruning: epochs a trial trains before it
+            can be pruned. Defaults to `2`.
+        prune_warmup_trials: Median pruning: trials that complete before any
+            is pruned. Defaults to `5`.
+        prune_min_epochs: Successive halving: the first rung's epochs (the
+            next rungs are `prune_factor` times more each). Defaults to `1`.
+        prune_factor: Successive halving: a trial goes on past a rung only in
+            the best 1/`prune_factor` of the trials that reached it. Defaults
+            to `3`.
     """
 
     dataset: str = "mnist_sample"
@@ -183,6 +204,11 @@ class RunSpec:
     max_failed_trials: int = 10
     max_minutes: float | None = None
     deterministic: bool = False
+    prune: str = "none"
+    prune_warmup_epochs: int = 2
+    prune_warmup_trials: int = 5
+    prune_min_epochs: int = 1
+    prune_factor: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", dict(self.overrides))
@@ -358,6 +384,7 @@ class RunSpec:
                 raise SpecError(name, f"expected true or false, found {getattr(self, name)!r}")
         _check_choice("search", self.search, SEARCH_KINDS)
         _check_choice("best_model", self.best_model, BEST_MODEL_CHOICES)
+        self._check_pruning()
         _check_objective(self.objective, self.validation, self.full_eval)
         self._check_model()
         if self.replicates > 1 and self.search != "none" and self.best_model != "retrain":
@@ -366,6 +393,21 @@ class RunSpec:
         if self.best_model == "retrain" and self.search == "none":
             raise SpecError("best_model", "\"retrain\" needs a search; with search = \"none\" "
                             "use \"checkpoint\"")
+
+    def _check_pruning(self) -> None:
+        _check_choice("prune", self.prune, PRUNERS)
+        for name in ("prune_warmup_epochs", "prune_warmup_trials"):
+            _check_int(name, getattr(self, name), minimum=0)
+        _check_int("prune_min_epochs", self.prune_min_epochs, minimum=1)
+        _check_int("prune_factor", self.prune_factor, minimum=2)
+        if self.prune != "none" and self.search not in PRUNED_SEARCHES:
+            why = ("Hyperband stops trials by its own schedule" if self.search == "hyperband"
+                   else "plain training has no trials to compare")
+            raise SpecError("prune", f"pruning needs a {', '.join(PRUNED_SEARCHES)} search ({why}); "
+                            f"found search = {self.search!r} with prune = {self.prune!r}")
+        if self.prune != "none" and self.executions_per_trial != 1:
+            raise SpecError("prune", f"pruning compares one model per trial; found executions_per_trial = "
+                            f"{self.executions_per_trial} with prune = {self.prune!r}")
 
     def _check_seed(self) -> None:
         _check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)

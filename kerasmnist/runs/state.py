@@ -17,6 +17,8 @@ module imports neither Keras nor TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,9 +45,11 @@ __all__ = [
     "Restart",
     "RunState",
     "RunStatus",
+    "Spend",
     "TeacherTrained",
     "TrialState",
     "TrialStatus",
+    "duration_text",
     "rank_trials",
     "varying_hyperparameters",
 ]
@@ -53,6 +57,28 @@ __all__ = [
 LOG_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "train_loss", "train_accuracy")
 """The logged metrics the tables and curves show: Keras's running training
 metrics, the validation metrics and the full-evaluation training metrics."""
+
+
+def duration_text(seconds: float | None) -> str:
+    """A run's or a trial's time in a few characters: `42s`, `3m 05s` or `1h 02m`; empty for
+    `None` (and for NaN or infinity), as the command line, the report and the terminal UI
+    show it.
+
+    Example:
+
+    >>> duration_text(42.4), duration_text(185), duration_text(3725), duration_text(None)
+    ('42s', '3m 05s', '1h 02m', '')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    total = max(0, int(round(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
 
 
 class RunStatus(StrEnum):
@@ -119,6 +145,61 @@ class Progress:
     done: int = 0
 
 
+@dataclass(frozen=True)
+class Spend:
+    """What a run's trials spent, and what pruning saved (`RunState.spend()`).
+
+    Attributes:
+        epochs: Epochs the trials trained (each logged epoch once; a retrained
+            final model's epochs included).
+        cpu_seconds: CPU seconds of those epochs (the process's, every thread,
+            the full evaluation included), or `None` where the log has none.
+        pruned: Trials a pruner stopped.
+        epochs_saved: Epochs the pruned trials did not train (their planned
+            epochs less those trained).
+        cpu_seconds_saved: Those epochs' CPU seconds at each pruned trial's own
+            rate per epoch (an estimate), or `None` without pruning or CPU times.
+
+    Example:
+
+    >>> state = RunState.from_events([
+    ...     {"event": "trial_started", "trial_id": "0", "hyperparameters": {}},
+    ...     {"event": "epoch_ended", "trial_id": "0", "epoch": 0, "epochs": 4, "logs": {},
+    ...      "cpu_seconds": 2.0},
+    ...     {"event": "trial_ended", "trial_id": "0", "status": "PRUNED", "score": 0.5}])
+    >>> state.spend()
+    Spend(epochs=1, cpu_seconds=2.0, pruned=1, epochs_saved=3, cpu_seconds_saved=6.0)
+    """
+
+    epochs: int
+    cpu_seconds: float | None
+    pruned: int
+    epochs_saved: int
+    cpu_seconds_saved: float | None
+
+    def describe(self) -> str:
+        """The spend in a line, for the terminal.
+
+        Example:
+
+        >>> Spend(40, 95.5, 3, 21, 50.2).describe()
+        '40 epochs, 1.6 CPU-minutes; pruning stopped 3 trials, saving 21 epochs (about 0.8 CPU-minutes)'
+        """
+        text = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        if self.cpu_seconds is not None:
+            text += f", {self.cpu_seconds / 60:.1f} CPU-minutes"
+        if self.pruned:
+            text += (f"; pruning stopped {self.pruned} trial{'s' if self.pruned != 1 else ''}, saving "
+                     f"{self.epochs_saved} epoch{'s' if self.epochs_saved != 1 else ''}")
+            if self.cpu_seconds_saved is not None:
+                text += f" (about {self.cpu_seconds_saved / 60:.1f} CPU-minutes)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON types."""
+        return dataclasses.asdict(self)
+
+
 class RunState:
     """Everything a run's events tell, folded event by event.
 
@@ -128,7 +209,9 @@ class RunState:
         phase: What the log alone says: `NEW`, `RUNNING` (started, not ended),
             `FINISHED`, `FAILED` or `INTERRUPTED` (a `RunStatus`).
         started: Unix time of the first `run_started`, or `None`.
-        trials: Each trial by id, in start order (a restarted trial at its latest start).
+        trials: Each trial by id, in start order (a restarted trial at its latest start;
+            one that went on from its checkpoint keeps the epochs logged before its
+            `initial_epoch`, each epoch once).
         current: The id of the trial running now, or `None`.
         test_confusion: The final model's test `confusion` event, or `None`.
         summary: The `results` of `run_ended`, or `None`.
@@ -236,9 +319,12 @@ class RunState:
         if kind is EventType.RUN_STARTED:
             self._start_session(fields, when)
         elif kind is EventType.TRIAL_STARTED:
-            self.trials.pop(key, None)  # a restarted trial starts over, at the end
-            self.trials[key] = TrialState(key, fields.get("hyperparameters", _as_object) or {},
-                                          worker=fields.get("worker", as_text))
+            earlier = self.trials.pop(key, None)  # a restarted trial starts over, at the end
+            trial = self.trials[key] = TrialState(key, fields.get("hyperparameters", _as_object) or {},
+                                                  worker=fields.get("worker", as_text))
+            initial = fields.get("initial_epoch", as_count)
+            if initial and earlier is not None:
+                _go_on(trial, earlier, initial)
             self.current = key
         elif kind is EventType.EPOCH_ENDED:
             self._epoch(self._trial(key), number, fields, when)
@@ -302,7 +388,8 @@ class RunState:
     def _epoch(self, trial: TrialState, epoch: int, fields: _Fields, when: float | None) -> None:
         planned = fields.get("epochs", as_count)
         event = {**fields.event, "epoch": epoch, "epochs": planned, "logs": fields.logs(),
-                 "seconds": fields.get("seconds", as_number)}
+                 "seconds": fields.get("seconds", as_number),
+                 "cpu_seconds": fields.get("cpu_seconds", as_number)}
         if trial.epochs and trial.epochs[-1]["epoch"] >= epoch:
             trial.epochs = [e for e in trial.epochs if e["epoch"] < epoch]
         trial.epochs.append(event)
@@ -410,14 +497,35 @@ class RunState:
         """Every trial as `TrialState.to_dict` gives it, in start order."""
         return [trial.to_dict() for trial in self.trials.values()]
 
-    def focus_trial(self) -> TrialState | None:
-        """The trial to show by default: the one running, else the best, else the last."""
-        if self.current in self.trials:
-            return self.trials[self.current]
+    def spend(self) -> Spend:
+        """What the run's trials spent, and what pruning saved (`Spend`)."""
+        trials = [t for t in self.trials.values() if t.epochs]
+        pruned = [t for t in self.trials.values() if t.status is TrialStatus.PRUNED]
+        cpu = [t.cpu_seconds for t in trials if t.cpu_seconds is not None]
+        saved = 0
+        cpu_saved = 0.0
+        for trial in pruned:
+            left = max(0, (trial.planned_epochs or trial.epochs_done) - trial.epochs_done)
+            saved += left
+            per_epoch = trial.cpu_seconds / len(trial.epochs) if trial.cpu_seconds and trial.epochs else 0.0
+            cpu_saved += left * per_epoch
+        return Spend(epochs=sum(len(t.epochs) for t in trials), cpu_seconds=sum(cpu) if cpu else None,
+                     pruned=len(pruned), epochs_saved=saved,
+                     cpu_seconds_saved=cpu_saved if cpu and pruned else None)
+
+    def final_trial(self) -> TrialState | None:
+        """The trial whose model the run kept, as its `run_ended` names it; before the end
+        (or where it names none), the best so far (`best`)."""
         best_id = (self.summary or {}).get("best_trial")
         if isinstance(best_id, str) and best_id in self.trials:
             return self.trials[best_id]
-        return self.best() or (list(self.trials.values())[-1] if self.trials else None)
+        return self.best()
+
+    def focus_trial(self) -> TrialState | None:
+        """The trial to show by default: the one running, else the final one, else the last."""
+        if self.current in self.trials:
+            return self.trials[self.current]
+        return self.final_trial() or (list(self.trials.values())[-1] if self.trials else None)
 
     def progress(self, now: float, alive: bool | None) -> Progress:
         """Trial and epoch counts, elapsed time and an estimate of the time left.
@@ -499,6 +607,18 @@ class _Fields:
                 continue
             logs[key] = number
         return logs
+
+
+def _go_on(trial: TrialState, earlier: TrialState, epoch: int) -> None:
+    """Gives a trial that goes on from its checkpoint at `epoch` (`initial_epoch`) what its earlier
+    start logged before it: its epochs, its planned epochs and, if of such an epoch, its
+    confusion matrix. Epochs logged from `epoch` on (after the checkpoint, before a kill) are
+    trained again, and logged again."""
+    trial.epochs = [event for event in earlier.epochs if event["epoch"] < epoch]
+    trial.planned_epochs = earlier.planned_epochs
+    confusion = earlier.confusion
+    if confusion is not None and confusion.get("epoch") is not None and confusion["epoch"] < epoch:
+        trial.confusion = confusion
 
 
 def _trial_key(trial_id: str | None) -> str:

@@ -1,19 +1,30 @@
-"""Training in a run: the data, replicates, random restarts, distillation, trial callbacks.
+"""Training in a run: the data, replicates, random restarts, distillation, trial callbacks, checkpoints.
 
 The run engine (`kerasmnist.runs.engine`) calls `train_replicates` for a plain
 run and for a search's retrained best model; the search (`kerasmnist.runs.search`)
 gives each trial `trial_callbacks`. Every replicate ends with a `result.json`
 beside its model, so that a resumed run keeps the replicates already trained.
+
+A trial, and a replicate without a teacher or random restarts, checkpoints its
+training after each epoch in `checkpoints/trial_<id>/` (`with_checkpoint`, an
+`EpochCheckpoint`), so that a resumed run goes on from the last finished epoch
+of the one it interrupted; the checkpoint is deleted once the trial has ended.
+A preset's recipe with a teacher or with random restarts starts an
+interrupted replicate over: neither the teacher nor the restarts are
+checkpointed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import os
+import shutil
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +34,23 @@ import numpy as np
 
 from kerasmnist import presets
 from kerasmnist.budget import ParamBudget
-from kerasmnist.callbacks import EventLogger, FullEvalMetrics
+from kerasmnist.callbacks import EpochCheckpoint, EventLogger, FullEvalMetrics
+from kerasmnist.callbacks.epoch_checkpoint import CheckpointInfo, read_checkpoint
 from kerasmnist.datasets import Dataset, load_dataset
 from kerasmnist.distillation import Distiller
-from kerasmnist.errors import KerasMnistError, RunError, TrialFailed
+from kerasmnist.errors import CheckpointError, KerasMnistError, RunError, TrialFailed
 from kerasmnist.events import EventWriter
-from kerasmnist.fileio import atomic_path, atomic_write_json
+from kerasmnist.fileio import atomic_path, atomic_write_json, atomic_write_text
 from kerasmnist.hypermodels import MnistHyperModel, build_hypermodel
 from kerasmnist.recipes import recipe
 from kerasmnist.runs.processes import rss_mb
 from kerasmnist.runs.spec import RunSpec
 
-__all__ = ["NanCheck", "ParamsRecorder", "batch_size_of", "better", "fit_data", "history_score", "hypermodel",
-           "load_data", "merged_train_validation", "plain_builder", "plain_hyperparameters",
-           "seed_everything", "seed_trial", "trial_seed", "trial_callbacks", "train_replicates"]
+__all__ = ["CHECKPOINTS_DIR", "NanCheck", "ParamsRecorder", "batch_size_of", "better", "checkpoint_dir",
+           "fit_data", "history_score", "hypermodel", "load_data", "merged_train_validation",
+           "plain_builder", "plain_hyperparameters", "read_resume", "remove_checkpoint", "resumed_from",
+           "seed_everything", "seed_trial", "trial_seed", "trial_callbacks", "train_replicates",
+           "trim_csv_log", "with_checkpoint"]
 
 Models = dict[str, tuple[keras.Model, float]]
 """Trained models by trial id, each with its score."""
@@ -188,6 +202,7 @@ def train_replicates(
         trial_dir = directory / trial_id
         done = trial_dir / "result.json"
         if done.is_file():
+            remove_checkpoint(directory.parent, trial_id)  # a kill came after the result, before this
             result = json.loads(done.read_text(encoding="utf-8"))
             if result["status"] == "COMPLETED":
                 models[trial_id] = (keras.saving.load_model(trial_dir / "model.keras"), result["score"])
@@ -197,7 +212,8 @@ def train_replicates(
         keras.backend.clear_session()
         keras.utils.set_random_seed(spec.seed + i)
         hp = hyperparameters
-        events.trial_started(trial_id, hp, worker=worker_id(), replicate=i)
+        resume = read_resume(directory.parent, trial_id) if _checkpointed(spec) else None
+        events.trial_started(trial_id, hp, worker=worker_id(), replicate=i, **resumed_from(resume))
         status, score, message, params = "COMPLETED", None, None, None
         try:
             model = build()
@@ -205,7 +221,7 @@ def train_replicates(
             if spec.max_params is not None:
                 ParamBudget(spec.max_params).enforce(model)
             model, score = _train_one(spec, data, fit, model, build, events, trial_id, spec.seed + i,
-                                      verbose, batch_size_of(spec, hp), directory.parent)
+                                      verbose, batch_size_of(spec, hp), directory.parent, resume)
         except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
             status, message = "FAILED", str(error).splitlines()[0]
             params = getattr(getattr(error, "report", None), "params", params)
@@ -217,6 +233,7 @@ def train_replicates(
             failures.append(f"{trial_id}: {message}")
         atomic_write_json(done, {"status": status, "score": score, "message": message,
                                  "params": params, "hyperparameters": hp})
+        remove_checkpoint(directory.parent, trial_id)
         events.trial_ended(trial_id, status=status, score=score, params=params,
                            worker=worker_id(), message=message, rss_mb=rss_mb())
     if not models:
@@ -227,9 +244,10 @@ def train_replicates(
 def _train_one(
     spec: RunSpec, data: Dataset, fit: dict[str, Any], model: keras.Model,
     build: Callable[[], keras.Model], events: EventWriter, trial_id: str, seed: int, verbose: int,
-    batch_size: int, run_dir: Path,
+    batch_size: int, run_dir: Path, resume: CheckpointInfo | None = None,
 ) -> tuple[keras.Model, float | None]:
-    """One replicate: its teacher and restarts (a preset's recipe's), then its epochs."""
+    """One replicate: its teacher and restarts (a preset's recipe's), then its epochs (going on
+    from `resume`, the checkpoint of an interrupted start, when it has neither)."""
     teacher = _teacher_of(spec)
     prepare = (_distillation(spec.model, teacher, data, fit, events, trial_id, verbose)
                if teacher is not None else _unchanged)
@@ -238,10 +256,18 @@ def _train_one(
                                               trial_id, seed, verbose)
     if initial_epoch < spec.epoch_count:
         callbacks = trial_callbacks(spec, data, events, run_dir, trial_id)
+        if _checkpointed(spec):
+            callbacks = with_checkpoint(callbacks, checkpoint_dir(run_dir, trial_id), resume)
         history = model.fit(**fit, epochs=spec.epoch_count, initial_epoch=initial_epoch,
                             batch_size=batch_size, callbacks=callbacks, verbose=verbose)
         score = history_score(history.history, spec)
     return getattr(model, "student", model), score  # a Distiller keeps only its student
+
+
+def _checkpointed(spec: RunSpec) -> bool:
+    """Whether a replicate checkpoints its epochs: unless its preset's recipe has a teacher or restarts."""
+    return _teacher_of(spec) is None and (spec.search != "none" or not spec.is_preset
+                                          or recipe(spec.model).restarts == 1)
 
 
 def _teacher_of(spec: RunSpec) -> str | None:
@@ -366,6 +392,105 @@ def trial_callbacks(
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard" / trial_id)))
     callbacks.append(EventLogger(events, trial_id=trial_id))
     return callbacks
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+
+CHECKPOINTS_DIR = "checkpoints"
+"""The run directory's folder of the checkpoints of the trials (and replicates) in progress."""
+
+
+def checkpoint_dir(run_dir: Path, trial_id: str) -> Path:
+    """Where a trial's (or replicate's) `EpochCheckpoint` lives: `checkpoints/trial_<id>/`."""
+    return run_dir / CHECKPOINTS_DIR / f"trial_{trial_id}"
+
+
+def read_resume(run_dir: Path, trial_id: str) -> CheckpointInfo | None:
+    """What the checkpoint of an interrupted trial holds, or `None` when the trial starts afresh.
+
+    A checkpoint that cannot be read (the run never leaves one: its writes are
+    atomic) is deleted, with a warning, and the trial starts over.
+    """
+    try:
+        return read_checkpoint(checkpoint_dir(run_dir, trial_id))
+    except CheckpointError as error:
+        warnings.warn(f"{error}; trial {trial_id} starts over", stacklevel=2)
+        remove_checkpoint(run_dir, trial_id)
+        return None
+
+
+def resumed_from(resume: CheckpointInfo | None) -> dict[str, Any]:
+    """The fields a `trial_started` event adds for a trial that goes on from a checkpoint:
+    `initial_epoch`, the first epoch it trains (none for a trial that starts afresh)."""
+    return {} if resume is None else {"initial_epoch": resume.epoch}
+
+
+def remove_checkpoint(run_dir: Path, trial_id: str) -> None:
+    """Deletes a trial's checkpoint (once it has ended), and the checkpoints' folder once empty."""
+    shutil.rmtree(checkpoint_dir(run_dir, trial_id), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (run_dir / CHECKPOINTS_DIR).rmdir()
+
+
+def with_checkpoint(
+    callbacks: Sequence[keras.callbacks.Callback],
+    directory: Path,
+    resume: CheckpointInfo | None,
+    *,
+    monitor: str | None = None,
+    mode: str = "max",
+    best_path: str | os.PathLike[str] | None = None,
+) -> list[keras.callbacks.Callback]:
+    """A fit's callbacks with an `EpochCheckpoint` in `directory` after them, going on from `resume`.
+
+    The checkpoint keeps the state of the list's `EarlyStopping`s. Going on from
+    `resume`, a `CSVLogger` appends to its log, from which the rows of the
+    epochs to train again (`resume.epoch` and later: logged after the
+    checkpoint, before a kill) are dropped first, so that each epoch has one row.
+
+    Args:
+        callbacks: The fit's callbacks (`trial_callbacks`).
+        directory: The checkpoint's directory (`checkpoint_dir`).
+        resume: The checkpoint found there (`read_resume`), or `None`.
+        monitor, mode, best_path: See `EpochCheckpoint`.
+    """
+    if resume is not None:
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.CSVLogger):
+                trim_csv_log(callback.filename, resume.epoch, sep=callback.sep)
+                callback.append = True
+    keep = [callback for callback in callbacks if isinstance(callback, keras.callbacks.EarlyStopping)]
+    checkpoint = EpochCheckpoint(directory, monitor=monitor, mode=mode, best_path=best_path, keep=keep)
+    return [*callbacks, checkpoint]
+
+
+def trim_csv_log(path: str | os.PathLike[str], epoch: int, *, sep: str = ",") -> None:
+    r"""Drops the rows of epochs `epoch` and later from a `CSVLogger`'s file, atomically.
+
+    The header stays; a row cut short by a kill (no line end) goes too. A
+    missing file is left missing.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = path.write_text("epoch,loss\r\n0,0.9\r\n1,0.5\r\n2,0.4\r\n3,0.")
+    >>> trim_csv_log(path, 2)
+    >>> path.read_text().split()
+    ['epoch,loss', '0,0.9', '1,0.5']
+    """
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:  # keeps CSVLogger's \r\n
+            lines = stream.read().splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+
+    def kept(line: str) -> bool:
+        number = line.split(sep, 1)[0].strip()
+        return line.endswith("\n") and number.isdigit() and int(number) < epoch
+
+    header = lines[:1] if lines and lines[0].endswith("\n") else []
+    atomic_write_text(path, "".join(header + [line for line in lines[1:] if kept(line)]))
 
 
 class NanCheck(keras.callbacks.Callback):

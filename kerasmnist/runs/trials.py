@@ -28,10 +28,14 @@ class TrialStatus(StrEnum):
 
     The values a `trial_ended` event carries are keras-tuner's (`COMPLETED`,
     `FAILED`, `INVALID`, `IDLE`; the run engine's replicates write the first
-    two); the fold adds the states of a trial without a `trial_ended`:
+    two) and `PRUNED`: a search's pruner (`kerasmnist.pruning`) stopped the trial
+    early; it keeps the epochs it trained and its best score so far (keras-tuner's
+    oracle records it as completed, so that Bayesian optimisation learns from it).
+    The fold adds the states of a trial without a `trial_ended`:
 
     - `RUNNING`: started, not ended;
-    - `INTERRUPTED`: the run was interrupted while it ran (a resume starts it over);
+    - `INTERRUPTED`: the run was interrupted while it ran (a resume goes on from
+      its last finished epoch, or starts it over where it kept no checkpoint);
     - `STOPPED`: the run failed while it ran.
 
     Example:
@@ -42,6 +46,7 @@ class TrialStatus(StrEnum):
 
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
+    PRUNED = "PRUNED"
     FAILED = "FAILED"
     INTERRUPTED = "INTERRUPTED"
     STOPPED = "STOPPED"
@@ -149,6 +154,18 @@ class TrialState:
         from its chosen restart logs its first epoch after the restart's)."""
         return int(self.epochs[-1]["epoch"]) + 1 if self.epochs else 0
 
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds of its logged epochs (`epoch_ended`'s `cpu_seconds`), or `None` if none has one."""
+        values = [e["cpu_seconds"] for e in self.epochs if isinstance(e.get("cpu_seconds"), (int, float))]
+        return float(sum(values)) if values else None
+
+    @property
+    def seconds(self) -> float | None:
+        """Wall-clock seconds of its logged epochs (`epoch_ended`'s `seconds`), or `None` if none has one."""
+        values = [e["seconds"] for e in self.epochs if isinstance(e.get("seconds"), (int, float))]
+        return float(sum(values)) if values else None
+
     def history(self, key: str) -> list[float | None]:
         """The values of one logged metric, epoch by epoch (`None` where missing)."""
         return [as_number((event.get("logs") or {}).get(key)) for event in self.epochs]
@@ -180,7 +197,8 @@ class TrialState:
 
 
 def rank_trials(trials: Iterable[TrialState], objective: str) -> list[TrialState]:
-    """Trials best first: scored ones by `objective` in its direction, then running, then the rest.
+    """Trials best first: completed ones by `objective` in its direction, then pruned ones
+    (their scores are of fewer epochs), then running, then the rest.
 
     Args:
         trials: The trials.
@@ -200,8 +218,8 @@ def rank_trials(trials: Iterable[TrialState], objective: str) -> list[TrialState
 
     def key(trial: TrialState) -> tuple[int, float]:
         if trial.score is not None:
-            return (0, sign * trial.score)
-        return (1 if trial.status is TrialStatus.RUNNING else 2, 0.0)
+            return (1 if trial.status is TrialStatus.PRUNED else 0, sign * trial.score)
+        return (2 if trial.status is TrialStatus.RUNNING else 3, 0.0)
 
     return sorted(trials, key=key)
 
