@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import os
+import select
 import socket
 import subprocess
 import threading
@@ -76,26 +78,96 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/"
 
 
+def wait_until(condition: Callable[[], Any], process: subprocess.Popen[bytes], log: Path,
+               timeout: float = 240.0) -> Any:
+    """`condition()`'s first true value, as soon as it holds (checked every 20 ms).
+
+    For what a process says through its files (its event log, a checkpoint it
+    renames into place); fails the test if `process` ends first or the condition
+    does not hold within `timeout` seconds.
+    """
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if process.poll() is not None:
+            pytest.fail(f"the process ended (exit {process.returncode}) before the condition held: "
+                        f"{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.02)
+    pytest.fail(f"the condition did not hold within {timeout:g} s")
+
+
 def wait_for_event(run_dir: Path, process: subprocess.Popen[bytes], log: Path,
                    wanted: Callable[[dict[str, Any]], bool], timeout: float = 240.0) -> dict[str, Any]:
     """The first event of a run's log that `wanted` accepts, as soon as `process` writes it.
 
-    Reads the log as it grows (an `EventTail`, polled every 20 ms: the log is how
-    the run says what it has done); fails the test if `process` ends first or
-    nothing comes within `timeout` seconds.
+    Reads the log as it grows (an `EventTail`: the log is how the run says what it
+    has done), by `wait_until`.
     """
-    import pytest
-
     from kerasmnist.events import EventTail
 
     tail = EventTail(run_dir / "events.jsonl")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in tail.poll():
-            if wanted(event):
-                return event
-        if process.poll() is not None:
-            pytest.fail(f"the run ended (exit {process.returncode}) before the event: "
-                        f"{log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.02)
-    pytest.fail("the event never came")
+    return wait_until(lambda: next((e for e in tail.poll() if wanted(e)), None), process, log, timeout)
+
+
+def wait_gone(pid: int, timeout: float = 30.0) -> bool:
+    """Whether process `pid` ends within `timeout` seconds: it and every thread of it.
+
+    Waits on a pidfd, which becomes readable once the whole thread group has
+    exited (a killed process's main thread can be a zombie while its other
+    threads, still holding its files and so its locks, exit).
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def write_search_run(
+    run_dir: Path,
+    trials: list[tuple[str, str, float | None, int | None, dict[str, Any]]],
+    *,
+    objective: str = "val_accuracy",
+    logged_spec: dict[str, Any] | None = None,
+    finished: bool = True,
+    epochs: dict[str, list[dict[str, float]]] | None = None,
+) -> Path:
+    """A search's run directory as its log would tell it, written without training.
+
+    Args:
+        trials: `(trial_id, status, score, params, hyperparameters)` each; a
+            `"RUNNING"` trial is started and never ended.
+        objective: The spec's objective.
+        logged_spec: Fields added to the spec that `run_started` logs (`max_params`,
+            `overrides`), unchecked: `spec.toml` does not get them.
+        finished: Whether the log ends with `run_ended`.
+        epochs: Each trial's epoch logs (`{"val_accuracy": ...}`), by trial id; each
+            becomes an `epoch_ended` of one second and one CPU-second.
+    """
+    from kerasmnist.events import EventWriter
+    from kerasmnist.runs.spec import RunSpec
+
+    spec = RunSpec(search="random", objective=objective, trials=len(trials))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "spec.toml").write_text(spec.to_toml(), encoding="utf-8")
+    with EventWriter(run_dir / "events.jsonl") as events:
+        events.run_started({**spec.to_dict(), **(logged_spec or {})},
+                           plan={"trials": len(trials), "epochs": 2})
+        for trial_id, status, score, params, hyperparameters in trials:
+            events.trial_started(trial_id, hyperparameters)
+            logs = (epochs or {}).get(trial_id, [])
+            for epoch, values in enumerate(logs):
+                events.epoch_ended(epoch, values, seconds=1.0, epochs=len(logs), trial_id=trial_id,
+                                   cpu_seconds=1.0)
+            if status != "RUNNING":
+                events.trial_ended(trial_id, status=status, score=score, params=params)
+        if finished and all(status != "RUNNING" for _, status, *_ in trials):
+            events.run_ended({})
+    return run_dir

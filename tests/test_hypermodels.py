@@ -382,3 +382,93 @@ def test_tiny_stacked_pools_once_and_builds_the_tiny_150_preset():
 def _layer_types(model: keras.Model) -> list[str]:
     return [type(layer).__name__ for layer in model.layers
             if not isinstance(layer, (keras.layers.InputLayer, keras.layers.Reshape))]
+
+
+# -- the tiny space's opt-in `budget`: one search over several weight budgets ----------------
+
+
+def test_tiny_budget_tiers_are_drawn_per_trial_and_each_model_fits_its_tier(tmp_path):
+    tiers = [150, 500, 2000]
+    hm = TinyHyperModel(max_params=2000, overrides={"budget": tiers})
+    tuner = BuildOnly(hm, objective=kt.Objective("score", "max"), max_trials=12, seed=5,
+                      max_consecutive_failed_trials=12, directory=tmp_path, project_name="p")
+    tuner.search(verbose=0)
+    assert len(tuner.built) == 12
+    drawn = [values["budget"] for values, _ in tuner.built]
+    assert set(drawn) <= set(tiers) and len(set(drawn)) > 1  # a hyperparameter like any other
+    for values, model in tuner.built:
+        assert count_params(model) <= values["budget"], values
+    budget = next(h for h in tuner.oracle.hyperparameters.space if h.name == "budget")
+    assert isinstance(budget, kt.engine.hyperparameters.Choice) and list(budget.values) == tiers
+
+
+def test_tiny_budget_tier_and_max_params_the_smaller_wins():
+    hm = TinyHyperModel(max_params=300, overrides={"budget": [150, 1000]})
+    for tier, fits in [(150, 150), (1000, 300)]:
+        hp = kt.HyperParameters()
+        hp.Fixed("budget", tier)
+        assert hm.trial_budget(hp) == fits
+        assert count_params(hm.build(hp)) <= fits
+    unbudgeted = TinyHyperModel(overrides={"budget": 200})
+    hp = kt.HyperParameters()
+    assert unbudgeted.trial_budget(hp) == 200 and count_params(unbudgeted.build(hp)) <= 200
+    assert TinyHyperModel().trial_budget(kt.HyperParameters()) is None
+
+
+def test_tiny_budget_is_opt_in_so_the_default_space_and_its_draws_are_unchanged():
+    from kerasmnist.hypermodels.space import declare_space
+    from kerasmnist.hypermodels.spaces import TINY_SPACE
+
+    declared = kt.HyperParameters()
+    TinyHyperModel().declare_hyperparameters(declared)
+    without = kt.HyperParameters()
+    declare_space(without, {k: v for k, v in TINY_SPACE.items() if k != "budget"}, {},
+                  TinyHyperModel.CONDITIONS)
+    assert "budget" not in declared.values
+    assert declared.get_config() == without.get_config()  # the same space: the same seeded draws
+    hp = kt.HyperParameters()
+    TinyHyperModel().build(hp)
+    assert "budget" not in hp.values
+    ladder = kt.HyperParameters()
+    TinyHyperModel(overrides={"budget": [150, 500]}).declare_hyperparameters(ladder)
+    assert len(ladder.space) == len(declared.space) + 1
+
+
+def test_tiny_budget_defaults_to_the_largest_tier_so_a_search_starts_whenever_one_could(tmp_path):
+    # keras-tuner builds the default model when it is made: under the smallest tier, a flatten
+    # head's default model is over 150 weights even at width 1.
+    hm = TinyHyperModel(max_params=500, overrides={"budget": [150, 500], "head": "flatten"})
+    hp = kt.HyperParameters()
+    hm.declare_hyperparameters(hp)
+    assert hp.values["budget"] == 500
+    tuner = kt.RandomSearch(hm, objective="val_accuracy", max_trials=1, directory=tmp_path,
+                            project_name="p")
+    assert tuner.oracle.hyperparameters.get("budget") == 500
+    ranged = kt.HyperParameters()
+    TinyHyperModel(overrides={"budget": (120, 1500)}).declare_hyperparameters(ranged)
+    budget = next(h for h in ranged.space if h.name == "budget")
+    assert list(budget.values) == [150, 300, 500, 1000] and budget.default == 1000
+
+
+@pytest.mark.parametrize("value", [0, -150, 1.5, "500", True, [], [150, 0], [150, 2.5], 10**7])
+def test_tiny_budget_overrides_other_than_positive_ints_are_refused(value):
+    from kerasmnist.hypermodels.spaces import check_overrides
+    from kerasmnist.runs import RunSpec, SpecError
+
+    with pytest.raises(InvalidArgumentError, match=r"Invalid override `budget`\. Expected"):
+        TinyHyperModel(overrides={"budget": value})
+    assert check_overrides("tiny", {"budget": value})[0] == "budget"  # Keras-free, as the CLI checks
+    with pytest.raises(SpecError) as caught:
+        RunSpec(model="tiny", search="random", overrides={"budget": value})
+    assert caught.value.field == "overrides.budget"
+
+
+def test_tiny_budget_is_a_tiny_entry_only_and_parses_from_the_command_line():
+    from kerasmnist.runs import RunSpec
+    from kerasmnist.runs.spec import parse_override
+
+    assert parse_override("budget=[150,500,1000,2000]") == ("budget", [150, 500, 1000, 2000])
+    spec = RunSpec(model="tiny", search="random", overrides={"budget": [150, 500]})
+    assert spec.overrides["budget"] == [150, 500]
+    with pytest.raises(InvalidArgumentError, match="Invalid override `budget`"):
+        MLPHyperModel(overrides={"budget": [150]})

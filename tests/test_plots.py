@@ -91,3 +91,95 @@ def test_distribution_samples_and_replicates(tmp_path, ds):
     results = {"1e-4": Replicates((0, 1, 2), (0.97, 0.98, 0.975)),
                "1e-3": Replicates((0, 1, 2), (0.96, 0.962, 0.958))}
     assert_png(plots.plot_replicates(results, tmp_path / "replicates.png", title="decay"))
+
+
+def _has_colour(pixels, rgb, tolerance=0.08):
+    return bool((np.abs(pixels[..., :3] - np.asarray(rgb)) < tolerance).all(axis=-1).any())
+
+
+def test_front_plot_draws_the_trials_the_front_and_the_budget_lines(tmp_path):
+    from kerasmnist.pareto import FrontTrial
+    from kerasmnist.runs.state import TrialStatus
+
+    trials = [FrontTrial("run", str(i), params, score, TrialStatus.COMPLETED)
+              for i, (params, score) in enumerate([(120, 0.71), (400, 0.86), (900, 0.80),
+                                                   (2_500, 0.93), (40_000, 0.91)])]
+    path = plots.plot_front(trials, tmp_path / "front.png", budgets=[150, 5_000], title="front")
+    assert_png(path, 500)
+    pixels = imread(path)
+    assert _has_colour(pixels, (0.839, 0.153, 0.157))  # the front, tab:red
+    assert _has_colour(pixels, (0.122, 0.467, 0.706))  # the budget lines, tab:blue
+    without = imread(plots.plot_front(trials, tmp_path / "plain.png"))
+    assert not _has_colour(without, (0.122, 0.467, 0.706))
+
+
+def test_front_plot_of_a_loss_and_of_no_trials(tmp_path):
+    from kerasmnist.errors import InvalidArgumentError
+    from kerasmnist.runs.state import TrialState
+
+    trials = [TrialState("0", params=100, score=0.9), TrialState("1", params=300, score=0.4),
+              TrialState("2")]  # running: left out
+    assert_png(plots.plot_front(trials, tmp_path / "loss.png", direction="min", objective="val_loss"))
+    assert_png(plots.plot_front([], tmp_path / "empty.png", budgets=[150]))
+    with pytest.raises(InvalidArgumentError, match="direction"):
+        plots.plot_front(trials, tmp_path / "bad.png", direction="best")
+    assert not (tmp_path / "bad.png").exists()
+
+
+def _search_trials():
+    from kerasmnist.runs.trials import TrialState, TrialStatus
+
+    rows = [(0.2, 1e-4, "sgd", 32, None), (0.5, 1e-3, "adam", 64, 16), (0.7, 3e-3, "adam", 128, 32),
+            (0.9, 1e-2, "rmsprop", 256, 64), (0.4, 3e-2, "sgd", 512, None)]
+    trials = []
+    for i, (score, lr, optimizer, units, units_1) in enumerate(rows):
+        hps = {"learning_rate": lr, "optimizer": optimizer, "units_0": units}
+        if units_1 is not None:
+            hps["units_1"] = units_1
+        trials.append(TrialState(str(i), hps, TrialStatus.PRUNED if i == 4 else TrialStatus.COMPLETED, score))
+    trials.append(TrialState("5", {"learning_rate": 1.0}, TrialStatus.FAILED))  # no score: left out
+    return trials
+
+
+_BEST_YELLOW = (0.993, 0.906, 0.144)  # viridis at 1: the best, in either direction
+_WORST_PURPLE = (0.267, 0.005, 0.329)  # viridis at 0
+
+
+@pytest.mark.parametrize("objective", ["val_accuracy", "val_loss"])
+def test_parallel_coordinates_plot_colours_the_best_yellow_in_either_direction(tmp_path, objective):
+    from kerasmnist.coordinates import parallel_coordinates
+
+    path = plots.plot_parallel_coordinates(_search_trials(), objective, tmp_path / "parallel.png")
+    assert_png(path, 600)
+    pixels = imread(path)
+    chart = parallel_coordinates(_search_trials(), objective)
+    _, colour = plots._score_colours(chart.lines, chart.direction)
+    assert chart.best is not None
+    assert np.allclose(colour(chart.best.score)[:3], _BEST_YELLOW, atol=0.01)
+    worst = min(chart.lines, key=lambda line: line.color)
+    assert np.allclose(colour(worst.score)[:3], _WORST_PURPLE, atol=0.01)
+    fewer = imread(plots.plot_parallel_coordinates(_search_trials(), objective, tmp_path / "two.png",
+                                                   hyperparameters=["optimizer", "units_0"], limit=1))
+    assert fewer.shape[1] < pixels.shape[1]  # a narrower figure: fewer axes
+
+
+def test_slice_plots_draw_a_panel_per_hyperparameter(tmp_path):
+    path = plots.plot_slices(_search_trials(), "val_accuracy", tmp_path / "slices.png", columns=2)
+    assert_png(path, 400)
+    pixels = imread(path)
+    one_row = imread(plots.plot_slices(_search_trials(), "val_accuracy", tmp_path / "row.png"))
+    assert pixels.shape[0] > one_row.shape[0]  # 4 panels: two rows of two, or one row of four
+    assert pixels.shape[1] < one_row.shape[1]
+
+
+def test_parallel_and_slice_plots_of_no_trials_and_of_bad_arguments(tmp_path):
+    from kerasmnist.errors import InvalidArgumentError
+
+    assert_png(plots.plot_parallel_coordinates([], "val_accuracy", tmp_path / "empty.png"))
+    assert_png(plots.plot_slices([], "val_accuracy", tmp_path / "empty_slices.png"))
+    with pytest.raises(InvalidArgumentError, match="columns"):
+        plots.plot_slices(_search_trials(), "val_accuracy", tmp_path / "bad.png", columns=0)
+    with pytest.raises(InvalidArgumentError, match="hyperparameters"):
+        plots.plot_parallel_coordinates(_search_trials(), "val_accuracy", tmp_path / "bad.png",
+                                        hyperparameters=["depth"])
+    assert not (tmp_path / "bad.png").exists()

@@ -79,3 +79,30 @@ def test_each_search_kind_has_one_tuner_class_made_once():
     assert issubclass(search.TUNERS["random"], kt.RandomSearch)
     assert issubclass(search.TUNERS["bayesian"], search.SearchMixin)
     assert issubclass(TrialFailed, kt.errors.FailedTrialError)  # a tuner records it as failed
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_oracle_s_seed_does_not_depend_on_the_process_s_global_random_state(tmp_path, seed):
+    # keras-tuner replaces a seed of 0 by a draw from Python's global random state: the
+    # trials a search of seed 0 proposed depended on what the process had done before.
+    import random
+
+    spec = RunSpec(dataset="mnist_sample", validation=100, limit=100, search="random", trials=1, epochs=1,
+                   seed=seed)
+    data = load_data(spec)
+    seeds = []
+    for state in (1, 2):
+        random.seed(state)
+        run_dir = tmp_path / str(state)
+        tuner = search.make_tuner(search.SearchContext(spec, data, run_dir, events=None))  # type: ignore[arg-type]
+        seeds.append(tuner.oracle.seed)
+    assert seeds[0] == seeds[1] == search.oracle_seed(seed) == (seed or search._SEED_ZERO)
+
+
+def test_checking_keras_tuner_leaves_the_global_random_state_alone(fresh_check):
+    import random
+
+    random.seed(5)
+    before = random.getstate()
+    search.check_keras_tuner()
+    assert random.getstate() == before

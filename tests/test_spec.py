@@ -24,6 +24,8 @@ from kerasmnist.runs.spec import (
     MAX_SEED,
     OBJECTIVES,
     PRESET_NAMES,
+    PRUNED_SEARCHES,
+    PRUNERS,
     SEARCH_KINDS,
     RunSpec,
     SpecError,
@@ -331,6 +333,7 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
     objectives = [o for o in OBJECTIVES if (validation != 0 or not o.startswith("val_"))
                   and (full_eval or not o.startswith("train_"))]
     optional = st.none() | st.integers(1, 10**12)
+    prune = draw(st.sampled_from(PRUNERS)) if search in PRUNED_SEARCHES else "none"
     return {
         "dataset": draw(st.sampled_from(["mnist", "mnist_sample"]) | NASTY),
         "validation": validation, "model": model, "search": search, "best_model": best_model,
@@ -338,12 +341,16 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
         "trials": draw(optional), "epochs": draw(optional), "batch_size": draw(optional),
         "early_stopping": draw(optional), "max_params": draw(optional), "limit": draw(optional),
         "seed": draw(st.integers(0, MAX_SEED - replicates + 1)),
-        "executions_per_trial": draw(st.integers(1, 10**6)), "objective": draw(st.sampled_from(objectives)),
+        "executions_per_trial": 1 if prune != "none" else draw(st.integers(1, 10**6)),
+        "objective": draw(st.sampled_from(objectives)),
         "full_eval": full_eval, "csv_log": draw(st.booleans()), "tensorboard": draw(st.booleans()),
         "hyperband_factor": draw(st.integers(2, 10**6)), "max_failed_trials": draw(st.integers(1, 10**6)),
         "max_minutes": draw(st.none() | st.floats(0, exclude_min=True, allow_nan=False, allow_infinity=False)
                             | st.integers(1, 10**9)),
         "deterministic": draw(st.booleans()),
+        "prune": prune, "prune_warmup_epochs": draw(st.integers(0, 10**6)),
+        "prune_warmup_trials": draw(st.integers(0, 10**6)), "prune_min_epochs": draw(st.integers(1, 10**6)),
+        "prune_factor": draw(st.integers(2, 10**6)),
     }
 
 

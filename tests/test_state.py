@@ -141,10 +141,10 @@ def test_statuses_are_enums_equal_to_their_strings_and_written_as_them():
         '{"status": "failed", "trial": "COMPLETED"}')
     assert [s.value for s in RunStatus] == ["new", "starting", "running", "stopping", "finished",
                                             "failed", "interrupted", "damaged"]
-    assert {s.value for s in TrialStatus} == {"RUNNING", "COMPLETED", "FAILED", "INTERRUPTED", "STOPPED",
-                                              "INVALID", "IDLE"}
-    assert [s for s in TrialStatus if s.ended] == [TrialStatus.COMPLETED, TrialStatus.FAILED,
-                                                   TrialStatus.INVALID, TrialStatus.IDLE]
+    assert {s.value for s in TrialStatus} == {"RUNNING", "COMPLETED", "PRUNED", "FAILED", "INTERRUPTED",
+                                              "STOPPED", "INVALID", "IDLE"}
+    assert [s for s in TrialStatus if s.ended] == [TrialStatus.COMPLETED, TrialStatus.PRUNED,
+                                                   TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.IDLE]
 
 
 def test_the_fold_gives_enum_statuses_and_keras_tuner_s_statuses_pass_through():
@@ -294,3 +294,47 @@ def test_trials_rank_by_the_objective_s_direction_with_unscored_ones_last():
               TrialState("running"), TrialState("high", score=0.9)]
     assert [t.trial_id for t in rank_trials(trials, "val_accuracy")] == ["high", "low", "running", "failed"]
     assert [t.trial_id for t in rank_trials(trials, "train_loss")] == ["low", "high", "running", "failed"]
+
+
+def test_a_trial_resumed_from_its_checkpoint_keeps_the_epochs_before_it_each_once():
+    def epoch(n, loss, **extra):
+        return ("epoch_ended", {"trial_id": "0", "epoch": n, "epochs": 4, "logs": {"val_loss": loss},
+                                **extra})
+
+    def confusion(n):
+        return ("confusion", {"trial_id": "0", "epoch": n, "split": "validation", "class_names": ["a", "b"],
+                              "matrix": [[n, 0], [0, 1]]})
+
+    started = ("trial_started", {"trial_id": "0", "hyperparameters": {"units": 8}})
+    # Epoch 2 (index) was logged after the last checkpoint, before the kill: trained again.
+    first = [("run_started", {"spec": {}}), started, epoch(0, 0.9), confusion(0), epoch(1, 0.7), confusion(1),
+             epoch(2, 0.6), confusion(2), ("run_interrupted", {"reason": "killed"})]
+    resumed = [("run_started", {"spec": {}}), ("trial_started", {**started[1], "initial_epoch": 2})]
+    state = RunState.from_events(_events(*first, *resumed))
+    trial = state.trials["0"]
+    assert [e["epoch"] for e in trial.epochs] == [0, 1]
+    assert trial.planned_epochs == 4 and trial.status is TrialStatus.RUNNING
+    assert trial.confusion is None  # the latest was of epoch 2, to be trained again
+    state.apply(_events(epoch(2, 0.5), confusion(2), epoch(3, 0.4),
+                        ("trial_ended", {"trial_id": "0", "status": "COMPLETED", "score": 0.4})))
+    assert [e["epoch"] for e in trial.epochs] == [0, 1, 2, 3]
+    assert trial.history("val_loss") == [0.9, 0.7, 0.5, 0.4]
+    assert trial.epochs_done == 4 and trial.confusion["epoch"] == 2
+
+    kept = RunState.from_events(_events(*first[:6], *resumed)).trials["0"]  # killed in epoch 2
+    assert [e["epoch"] for e in kept.epochs] == [0, 1] and kept.confusion["epoch"] == 1
+    restarted = RunState.from_events(_events(*first, *resumed[:1], started))  # no initial_epoch: over
+    assert restarted.trials["0"].epochs == [] and restarted.trials["0"].confusion is None
+
+
+def test_the_final_trial_is_the_one_the_run_kept_else_the_best_so_far():
+    events = [{"event": "run_started", "spec": {"search": "random"}},
+              {"event": "trial_started", "trial_id": "0", "hyperparameters": {}},
+              {"event": "trial_ended", "trial_id": "0", "status": "COMPLETED", "score": 0.9},
+              {"event": "trial_started", "trial_id": "1", "hyperparameters": {}},
+              {"event": "trial_ended", "trial_id": "1", "status": "COMPLETED", "score": 0.8}]
+    state = RunState.from_events(events)
+    assert state.final_trial().trial_id == "0"  # running: the best so far
+    state.apply([{"event": "run_ended", "results": {"best_trial": "1"}}])  # a retrain kept trial 1
+    assert state.final_trial().trial_id == "1" and state.focus_trial().trial_id == "1"
+    assert RunState().final_trial() is None

@@ -8,8 +8,7 @@ from typing import Any
 
 from kerasmnist.runs.state import RunStatus, TrialState
 
-__all__ = ["STATUS_STYLES", "duration", "metric", "setup_lines", "status_text",
-           "timestamp"]
+__all__ = ["STATUS_STYLES", "metric", "setup_lines", "status_text", "timestamp"]
 
 STATUS_STYLES = {
     RunStatus.RUNNING: "bold yellow",
@@ -28,26 +27,6 @@ def status_text(status: RunStatus) -> Any:
     from rich.text import Text
 
     return Text(str(status), style=STATUS_STYLES.get(status, ""))
-
-
-def duration(seconds: float | None) -> str:
-    """`42s`, `3m 05s` or `1h 02m`; an empty string for `None`.
-
-    Example:
-
-    >>> duration(42.4), duration(185), duration(3725)
-    ('42s', '3m 05s', '1h 02m')
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return ""
-    total = max(0, int(round(seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 def metric(value: Any, digits: int = 4) -> str:

@@ -164,11 +164,9 @@ def _report(run_dir: Path, top: int) -> dict[str, Any]:
         raise MistakesError(f"{run_dir} has no {MODEL_FILE} yet")
     dataset = load_dataset(load_spec(run_dir).dataset, validation=0)
     load_backend()
-    import keras
+    from kerasmnist.runs.checkpoints import load_model_file
 
-    import kerasmnist.layers  # noqa: F401  (registers the presets' layer)
-
-    model = keras.saving.load_model(run_dir / MODEL_FILE, compile=False)
+    model = load_model_file(run_dir / MODEL_FILE)
     mistakes = find_mistakes(model, dataset, split="test", top=top)
     images = dataset.raw("test")[0]
     found = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from kerasmnist.runs.rundir import running_pid
-from tests.helpers import wait_for_event
+from tests.helpers import wait_for_event, wait_gone
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or not hasattr(os, "pidfd_open"),
                                 reason="finds a run's children through /proc and waits on pidfds (Linux)")
@@ -73,23 +72,6 @@ def _stat(pid: int) -> tuple[str, int] | None:
         return None
     fields = text[text.rindex(")") + 2:].split()
     return fields[0], int(fields[1])
-
-
-def wait_gone(pid: int, timeout: float = 30.0) -> bool:
-    """Whether process `pid` ends within `timeout` seconds: it and every thread of it.
-
-    Waits on a pidfd, which becomes readable once the whole thread group has
-    exited (a killed process's main thread can be a zombie while its other
-    threads, still holding its files and so its locks, exit).
-    """
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
 
 
 def events_of(run_dir: Path) -> list[dict[str, Any]]:

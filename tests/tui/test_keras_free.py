@@ -42,7 +42,7 @@ async def main():
             await pilot.press("o")
             await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.is_mounted)
             await pilot.pause(0.15)
-            await pilot.press("t", "m", "t", "t")
+            await pilot.press("t", "m", "t", "t", "p")  # every plot, the front too
             await pilot.pause(0.1)
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, RunsScreen))

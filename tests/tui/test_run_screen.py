@@ -210,3 +210,35 @@ def test_a_trial_s_teacher_and_restarts_are_shown_while_it_runs():
                   "score": 0.9}])
     panel.show(state, RunStatus.RUNNING, state.progress(now=30.0, alive=True))
     assert "Restarts" not in _text(panel.content)  # shown for the trial under way only
+
+
+def test_a_pruned_trial_shows_as_pruned_live_and_the_panel_says_what_pruning_saved(runs_dir):
+    run_dir = runs_dir / "pruned"
+    run_dir.mkdir()
+    (run_dir / "spec.toml").write_text(RunSpec(search="random", prune="median").to_toml())
+    spec = {"search": "random", "objective": "val_accuracy", "model": "mlp", "dataset": "mnist_sample"}
+    with EventWriter(run_dir / "events.jsonl") as writer:
+        writer.run_started(spec, plan={"trials": 2, "epochs": 4})
+        writer.trial_started("0", {"units": 32})
+        for epoch in range(4):
+            writer.epoch_ended(epoch, {"val_accuracy": 0.8}, seconds=1.0, epochs=4, trial_id="0",
+                               cpu_seconds=3.0)
+        writer.trial_ended("0", status="COMPLETED", score=0.8, params=100)
+        writer.trial_started("1", {"units": 64})
+        writer.epoch_ended(0, {"val_accuracy": 0.3}, seconds=1.0, epochs=4, trial_id="1", cpu_seconds=6.0)
+    app = _open(runs_dir, "pruned")
+
+    async def script(pilot):
+        board = app.screen.query_one(Leaderboard)
+        panel = app.screen.query_one(ProgressPanel)
+        await wait_for(pilot, lambda: board.row_count == 2, what="both trials")
+        assert "pruning" not in _text(panel.content)
+        with EventWriter(run_dir / "events.jsonl") as writer:
+            writer.trial_ended("1", status="PRUNED", score=0.3, params=200)
+        await wait_for(pilot, lambda: str(board.get_row("1")[2]) == "PRUNED", what="the pruned trial")
+        assert str(board.get_row("1")[5]) == "1/4"  # the epochs it trained, of those planned
+        await wait_for(pilot, lambda: "pruning stopped 1 trial" in _text(panel.content), what="the spend")
+        assert ("Spent: 5 epochs, 0.3 CPU-minutes; pruning stopped 1 trial, saving 3 epochs (about 0.3 "
+                "CPU-minutes)") in _text(panel.content)
+
+    drive(app, script)

@@ -14,8 +14,17 @@ from pathlib import Path
 from kerasmnist_tui.control import cancel_run, resume_run
 from kerasmnist_tui.mistakes import MistakeSearch, MistakesError
 from kerasmnist_tui.screens.base import AppScreen
-from kerasmnist_tui.widgets import ConfusionView, Curves, EpochTable, Leaderboard, MistakeGrid, ProgressPanel
-from textual import on
+from kerasmnist_tui.widgets import (
+    ConfusionView,
+    Curves,
+    EpochTable,
+    FrontView,
+    Leaderboard,
+    MistakeGrid,
+    ProgressPanel,
+)
+from kerasmnist_tui.widgets.parallel import HyperparametersView
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
@@ -31,8 +40,9 @@ _PROBE_SECONDS = 2.0
 
 
 class RunScreen(AppScreen):
-    """Progress, the epoch table, the trial leaderboard, curves, the confusion matrix
-    and the misclassified test images of one run.
+    """Progress, the epoch table, the trial leaderboard, curves, the confusion matrix,
+    the misclassified test images, the accuracy-versus-weights front and the hyperparameters'
+    importance and parallel coordinates of one run.
 
     Args:
         run_dir: The run directory.
@@ -48,6 +58,9 @@ class RunScreen(AppScreen):
         Binding("t", "next_tab", "Next plot"),
         Binding("m", "toggle_normalized", "Counts/shares"),
         Binding("f", "follow", "Follow"),
+        Binding("p", "toggle_front", "Front"),
+        Binding("h", "toggle_hyperparameters", "Hyperparams"),
+        Binding("w", "write_report", "Write report"),
     ]
 
     def __init__(self, run_dir: Path) -> None:
@@ -62,6 +75,7 @@ class RunScreen(AppScreen):
         self._mistakes: MistakeSearch | None = None
         self._mistakes_done = False
         self._read_error: str | None = None
+        self._before_toggle = "curves-pane"  # the tab a toggled one (front, hyperparameters) goes back to
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,6 +91,10 @@ class RunScreen(AppScreen):
                     yield ConfusionView(id="confusion")
                 with TabPane("Mistakes", id="mistakes-pane"), VerticalScroll():
                     yield MistakeGrid(id="mistakes")
+                with TabPane("Front", id="front-pane"):
+                    yield FrontView(id="front")
+                with TabPane("Hyperparameters", id="hyperparameters-pane"):
+                    yield HyperparametersView(id="hyperparameters")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -148,6 +166,9 @@ class RunScreen(AppScreen):
         follow = self.chosen is None
         self.query_one(Leaderboard).sync(self.state)
         self.query_one(EpochTable).sync(self.state, follow=follow)
+        self.query_one(FrontView).sync(self.state)
+        self.query_one(HyperparametersView).sync(self.state)
+        self._update_importance()
         self._draw_trial()
 
     def _draw_trial(self) -> None:
@@ -191,6 +212,12 @@ class RunScreen(AppScreen):
     @on(TabbedContent.TabActivated, "#run-plots")
     def _tab_activated(self) -> None:
         self._poll_mistakes()
+        self._update_importance()
+
+    def _update_importance(self) -> None:
+        """The importance fits a forest (in a thread): only while its tab is shown."""
+        if self.query_one(TabbedContent).active == "hyperparameters-pane":
+            self.query_one(HyperparametersView).update_importance()
 
     # -- choosing a trial ---------------------------------------------------------------
 
@@ -211,6 +238,23 @@ class RunScreen(AppScreen):
         panes = [pane.id for pane in tabs.query(TabPane)]
         tabs.active = str(panes[(panes.index(tabs.active) + 1) % len(panes)])
 
+    def action_toggle_front(self) -> None:
+        """Shows the front of the run's trials by weights, or goes back to the plot shown before."""
+        self._toggle("front-pane")
+
+    def action_toggle_hyperparameters(self) -> None:
+        """Shows the hyperparameters' importance and parallel coordinates, or goes back."""
+        self._toggle("hyperparameters-pane")
+
+    def _toggle(self, pane: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        if tabs.active == pane:
+            tabs.active = self._before_toggle
+        else:
+            if tabs.active not in ("front-pane", "hyperparameters-pane"):
+                self._before_toggle = tabs.active or "curves-pane"
+            tabs.active = pane
+
     def action_toggle_normalized(self) -> None:
         """Switches the confusion matrix between counts and row shares."""
         view = self.query_one(ConfusionView)
@@ -228,6 +272,31 @@ class RunScreen(AppScreen):
         if resume_run(self.kapp, self.run_dir, self.status):
             self._mistakes_done = False
             self.poll()
+
+    def action_write_report(self) -> None:
+        """Writes the run's HTML report (`kerasmnist report`) into its directory, off the UI thread."""
+        self.notify(f"Writing the report of {self.run_dir.name}…", timeout=3)
+        self._write_report()
+
+    @work(thread=True, exclusive=True, group="report")
+    def _write_report(self) -> None:
+        # In a process of its own: the report loads the run's model, and so Keras.
+        import json
+        import subprocess
+
+        done = subprocess.run([self.kapp.launcher.python, "-m", "kerasmnist.cli", "report",
+                               str(self.run_dir), "--json"],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        try:
+            document = json.loads(done.stdout)
+        except ValueError:
+            lines = done.stderr.strip().splitlines()
+            document = {"error": lines[-1] if lines else f"exit status {done.returncode}"}
+        if isinstance(document, dict) and "report" in document:
+            self.app.call_from_thread(self.notify, f"Report written: {document['report']}", timeout=8)
+        else:
+            error = document.get("error") if isinstance(document, dict) else document
+            self.app.call_from_thread(self.notify, f"No report: {error}", severity="error", timeout=8)
 
     def action_back(self) -> None:
         """Back to the runs list."""

@@ -14,7 +14,8 @@ from kerasmnist.runs.trials import short_value
 __all__ = ["Leaderboard"]
 
 _TRIAL_STYLES = {TrialStatus.COMPLETED: "green", TrialStatus.RUNNING: STATUS_STYLES[RunStatus.RUNNING],
-                 TrialStatus.FAILED: "red", TrialStatus.INTERRUPTED: STATUS_STYLES[RunStatus.INTERRUPTED]}
+                 TrialStatus.PRUNED: "magenta", TrialStatus.FAILED: "red",
+                 TrialStatus.INTERRUPTED: STATUS_STYLES[RunStatus.INTERRUPTED]}
 
 
 class Leaderboard(DataTable[Text]):

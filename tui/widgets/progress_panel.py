@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from kerasmnist_tui.formatting import duration, metric, setup_lines, status_text
+from kerasmnist_tui.formatting import metric, setup_lines, status_text
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from kerasmnist.runs.state import Progress, RunState, RunStatus
+from kerasmnist.runs.state import Progress, RunState, RunStatus, duration_text
 
 __all__ = ["ProgressPanel"]
 
 
 class ProgressPanel(Static):
-    """Where a run stands: trial i of N, epoch j of M, elapsed and remaining time.
+    """Where a run stands: trial i of N, epoch j of M, elapsed and remaining time, and
+    what a search has spent (epochs, CPU time, what pruning saved).
 
     Below that, what ran before the current trial's epochs (a teacher, random
     restarts), the final results of a finished run, the end of the error of a
@@ -77,13 +78,15 @@ class ProgressPanel(Static):
             if epoch_label else Text(""),
         )
         lines.append(bars)
-        times = f"Elapsed {duration(progress.elapsed) or '0s'}"
+        times = f"Elapsed {duration_text(progress.elapsed) or '0s'}"
         if progress.remaining is not None:
-            times += f" · remaining ~{duration(progress.remaining)}"
+            times += f" · remaining ~{duration_text(progress.remaining)}"
         best = state.best()
         if best is not None:
             times += f" · best {state.objective} {metric(best.score)} (trial {best.trial_id})"
         lines.append(Text(times))
+        if spec and spec.get("search", "none") != "none" and state.trials:
+            lines.append(Text("Spent: " + state.spend().describe(), style="dim"))
         trial = state.trials.get(state.current) if state.current is not None else None
         if trial is not None:
             lines.extend(Text(line, style="cyan") for line in setup_lines(trial))
