@@ -21,6 +21,8 @@ __all__ = [
     "DatasetNotFoundError",
     "DownloadError",
     "ParamBudgetExceeded",
+    "ByteBudgetExceeded",
+    "ExportError",
     "SpecError",
     "UsageError",
     "RunError",
@@ -107,6 +109,28 @@ class ParamBudgetExceeded(KerasMnistError, ValueError):
             f"Model has {report.params:,} parameters, over the budget of "
             f"{report.budget:,} by {report.params - report.budget:,}.\n{report.table()}"
         )
+
+
+class ByteBudgetExceeded(KerasMnistError, ValueError):
+    """A model's TFLite flatbuffer has more bytes than its byte budget allows.
+
+    Attributes:
+        report: The `kerasmnist.budget.ByteReport` of the check: the
+            flatbuffer's bytes, its weights' bytes and the budget.
+    """
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+        kind = "int8 " if report.int8 else ""
+        super().__init__(
+            f"Model's {kind}TFLite flatbuffer has {report.file_bytes:,} bytes "
+            f"({report.weight_bytes:,} of weights), over the budget of {report.budget:,} bytes "
+            f"by {report.file_bytes - report.budget:,}.")
+
+
+class ExportError(KerasMnistError, RuntimeError):
+    """A model that TensorFlow could not export or convert to TFLite: a Keras backend that
+    cannot export, or an operation TFLite lacks. The message gives TensorFlow's reason."""
 
 
 class SpecError(InvalidArgumentError):

@@ -35,6 +35,7 @@ __all__ = [
     "confusion_heatmap",
     "confusion_matrix",
     "confusion_text",
+    "cross_entropy",
     "evaluate_splits",
     "find_mistakes",
     "model_inputs",
@@ -264,7 +265,9 @@ class SplitResult:
     Attributes:
         split: "train", "validation" or "test".
         examples: Number of examples.
-        loss: The compiled loss (regularisation included, as `evaluate` gives).
+        loss: The compiled loss (regularisation included, as `evaluate` gives);
+            for a model that only predicts (TFLite), the cross-entropy of its
+            scores (`cross_entropy`).
         accuracy: Fraction correct.
     """
 
@@ -318,13 +321,19 @@ def evaluate_splits(
     splits: Iterable[str] = ("train", "validation", "test"),
     batch_size: int = 1024,
 ) -> SplitTable:
-    """Evaluates a compiled model on each split of a data set, in inference mode.
+    """Evaluates a model on each split of a data set, in inference mode.
 
     Each split is fed in the shape the model takes (`model_inputs`). Empty
-    splits (no validation set, say) are left out.
+    splits (no validation set, say) are left out. A Keras model gives its
+    compiled loss (`model.evaluate`); a model that only predicts, such as a
+    `kerasmnist.tflite.TFLiteModel`, the sparse categorical cross-entropy of
+    its scores (`cross_entropy`), which is the presets' compiled loss
+    (cross-entropy from logits) less any regularisation or label smoothing.
 
     Args:
-        model: A compiled Keras model giving class scores.
+        model: A compiled Keras model giving class scores, or any model with
+            Keras's `input_shape` and `predict(x, batch_size=..., verbose=0)`
+            but no `evaluate` (a `kerasmnist.tflite.TFLiteModel`).
         dataset: The data set.
         splits: Which splits, in order. Defaults to train, validation, test.
         batch_size: Evaluation batch size. Defaults to `1024`.
@@ -350,6 +359,11 @@ def evaluate_splits(
         if len(x) == 0:
             continue
         x = model_inputs(model, x)
+        if not hasattr(model, "evaluate"):
+            predictions = model.predict(x, batch_size=batch_size, verbose=0)
+            results.append(SplitResult(split, len(x), cross_entropy(y, predictions),
+                                       float(np.mean(predictions.argmax(axis=1) == y))))
+            continue
         scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
         accuracy = scores.get("accuracy")
         if accuracy is None:
@@ -424,10 +438,63 @@ def as_probabilities(scores: Sequence[float] | np.ndarray) -> np.ndarray:
     [[0.1, 0.9]]
     """
     values = np.asarray(scores, dtype=np.float64)
-    if values.size and np.all(values >= 0) and np.allclose(values.sum(axis=-1), 1.0, atol=1e-3):
+    if _are_probabilities(values):
         return values
     shifted = np.exp(values - values.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def cross_entropy(
+    y_true: Sequence[int] | np.ndarray, scores: Sequence[Sequence[float]] | np.ndarray
+) -> float:
+    """Mean sparse categorical cross-entropy of a model's scores, logits or probabilities.
+
+    Scores are told apart as `as_probabilities` does: probabilities are
+    clipped to [1e-7, 1] (Keras's epsilon) before their logarithm; logits go
+    through a log-softmax, which stays finite however large they are.
+
+    Args:
+        y_true: True labels, `(n,)`.
+        scores: Scores `(n, classes)`.
+
+    Returns:
+        The mean of `-log p(true class)`; NaN for no examples.
+
+    Raises:
+        InvalidArgumentError: Labels fall outside the scores' classes, or the
+            shapes differ.
+
+    Example:
+
+    >>> round(cross_entropy([1, 0], [[0.0, np.log(3.0)], [0.0, 0.0]]), 4)
+    0.4904
+    >>> round(cross_entropy([1], [[0.25, 0.75]]), 4)
+    0.2877
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    if values.ndim != 2:
+        raise InvalidArgumentError(
+            "Invalid value for argument `scores`. Expected a batch of class scores, "
+            f"(n, classes). Received: scores of shape {values.shape}")
+    true = _labels(y_true, values.shape[1], "y_true")
+    if len(true) != len(values):
+        raise InvalidArgumentError(
+            f"Invalid value for argument `scores`. Expected one row per label ({len(true)}). "
+            f"Received: {len(values)} rows")
+    if len(true) == 0:
+        return math.nan
+    if _are_probabilities(values):
+        log_p = np.log(np.clip(values, 1e-7, 1.0))
+    else:
+        shifted = values - values.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(true)), true].mean())
+
+
+def _are_probabilities(values: np.ndarray) -> bool:
+    """Whether scores read as probabilities: none negative, each row summing to 1 within 1e-3."""
+    return bool(values.size and np.all(values >= 0)
+                and np.allclose(values.sum(axis=-1), 1.0, atol=1e-3))
 
 
 @dataclass(frozen=True)

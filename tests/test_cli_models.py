@@ -242,3 +242,110 @@ def test_evaluate_rejects_an_unknown_data_set_and_needs_one(capsys, saved_models
         main(["evaluate", str(saved_models["flat"])])
     assert exit_info.value.code == 2
     assert "--dataset" in capsys.readouterr().err
+
+
+# --- TFLite files ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tflite_files(saved_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The image model (avgpool5_dense, (28, 28, 1) input) as float32 and int8 .tflite files."""
+    from kerasmnist import tflite
+    from kerasmnist.runs.checkpoints import load_model_file
+
+    directory = tmp_path_factory.mktemp("tflite")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KERASMNIST_CACHE_DIR", str(directory / "cache"))
+        ds = load_dataset("mnist_sample", validation=0)
+    model = load_model_file(saved_models["image"])
+    paths = {"float": directory / "image.tflite", "int8": directory / "image_int8.tflite"}
+    tflite.export_model(model, paths["float"])
+    tflite.export_model(model, paths["int8"], int8=True, calibration=tflite.calibration_images(ds, 200))
+    return paths
+
+
+def test_evaluate_of_a_tflite_file_prints_the_same_tables(capsys, tflite_files):
+    status, out, _ = run(capsys, "evaluate", tflite_files["int8"], "--dataset", "mnist_sample",
+                         "--validation", "500")
+    assert status == 0
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ ")}
+    assert {"train", "validation", "test"} <= set(rows)
+    assert "4,500" in rows["train"] and "1,000" in rows["test"]
+    assert "Confusion matrix, test split" in out
+    assert "Most frequent mistakes (true -> predicted):" in out
+
+
+def test_evaluate_json_of_a_tflite_file_matches_its_keras_model(capsys, saved_models, tflite_files):
+    argv = ("--dataset", "mnist_sample", "--split", "test")
+    _, keras_doc = run_json(capsys, "evaluate", saved_models["image"], *argv)
+    status, float_doc = run_json(capsys, "evaluate", tflite_files["float"], *argv)
+    _, int8_doc = run_json(capsys, "evaluate", tflite_files["int8"], *argv)
+    assert status == 0
+    assert set(float_doc) == set(keras_doc) and float_doc["format"] == "tflite"
+    assert keras_doc["format"] == "keras"
+    ours, theirs = float_doc["splits"]["test"], keras_doc["splits"]["test"]
+    assert ours["accuracy"] == pytest.approx(theirs["accuracy"], abs=1e-6)
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=1e-4)  # cross-entropy of the logits
+    assert float_doc["confusion"]["matrix"] == keras_doc["confusion"]["matrix"]
+    assert int8_doc["splits"]["test"]["accuracy"] == pytest.approx(theirs["accuracy"], abs=0.03)
+    assert sum(map(sum, int8_doc["confusion"]["matrix"])) == 1000
+
+
+def test_evaluate_rejects_a_damaged_tflite_file_naming_it(capsys, tmp_path, tflite_files):
+    garbage = tmp_path / "garbage.tflite"
+    garbage.write_bytes(b"this is no flatbuffer")
+    status, out, err = run(capsys, "evaluate", garbage, "--dataset", "mnist_sample")
+    assert status == 2 and out == ""
+    assert "`model`" in err and "garbage.tflite" in err and "TensorFlow Lite flatbuffer" in err
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes(tflite_files["float"].read_bytes()[:200])
+    status, doc = run_json(capsys, "evaluate", truncated, "--dataset", "mnist_sample")
+    assert status == 2 and "truncated.tflite', which is damaged" in doc["error"]
+
+
+def test_budget_max_bytes_of_a_tflite_file_holds_at_its_size_and_fails_one_byte_below(
+        capsys, tflite_files):
+    from kerasmnist.tflite import tflite_info
+
+    path = tflite_files["int8"]
+    size = path.stat().st_size
+    status, out, _ = run(capsys, "budget", path, "--max-bytes", size)
+    assert status == 0
+    assert f"(TFLite file, int8): {size:,} bytes, " in out
+    assert f"Within the byte budget of {size:,} (0 to spare)." in out
+    status, out, _ = run(capsys, "budget", path, "--max-bytes", size - 1)
+    assert status == 1 and f"Over the byte budget of {size - 1:,} by 1." in out
+    status, doc = run_json(capsys, "budget", path, "--max-bytes", size - 1)
+    assert status == 1 and doc["within_budget"] is False and doc["params"] is None
+    assert doc["tflite"] == {"bytes": size, "weight_bytes": tflite_info(path).weight_bytes,
+                             "int8": True, "max_bytes": size - 1, "within_budget": False,
+                             "over_by": 1}
+    status, doc = run_json(capsys, "budget", path)
+    assert status == 0 and doc["within_budget"] is None and doc["tflite"]["bytes"] == size
+
+
+@pytest.mark.parametrize("flag", [["--max-params", "10"], ["--trainable-only"], ["--int8"]])
+def test_budget_of_a_tflite_file_refuses_keras_only_flags(capsys, tflite_files, flag):
+    status, doc = run_json(capsys, "budget", tflite_files["float"], *flag)
+    assert status == 2 and doc["field"] == flag[0][2:].replace("-", "_")
+    assert "measured as it is" in doc["error"]
+
+
+def test_budget_max_bytes_converts_a_keras_model_in_memory(capsys, saved_models):
+    status, doc = run_json(capsys, "budget", saved_models["image"], "--max-bytes", "100",
+                           "--max-params", "1000")
+    assert status == 1  # within the parameter budget, over the byte budget
+    assert doc["budget"] == 1000 and doc["over_by"] == 0 and doc["within_budget"] is False
+    float_sizes = doc["tflite"]
+    assert float_sizes["int8"] is False and float_sizes["over_by"] == float_sizes["bytes"] - 100
+    status, doc = run_json(capsys, "budget", saved_models["image"], "--max-bytes", "100000",
+                           "--int8", "--dataset", "mnist_sample")
+    assert status == 0 and doc["within_budget"] is True and doc["budget"] is None
+    assert doc["tflite"]["int8"] is True
+    assert doc["tflite"]["weight_bytes"] < float_sizes["weight_bytes"] / 3
+    status, out, _ = run(capsys, "budget", "avgpool5_dense", "--int8", "--dataset", "mnist_sample")
+    assert status == 0 and "As a TFLite flatbuffer (int8): " in out and "byte budget" not in out
+
+
+def test_budget_rejects_a_byte_budget_below_one_with_exit_2(capsys):
+    status, _, err = run(capsys, "budget", "logistic_regression", "--max-bytes", "0")
+    assert status == 2 and "max_bytes=0" in err

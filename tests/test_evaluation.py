@@ -15,6 +15,7 @@ from kerasmnist.evaluation import (
     confusion_heatmap,
     confusion_matrix,
     confusion_text,
+    cross_entropy,
     evaluate_splits,
     find_mistakes,
     model_inputs,
@@ -167,6 +168,31 @@ def test_as_probabilities_keeps_probabilities_and_softmaxes_logits():
     logits = np.array([[0.0, np.log(4.0)], [-1.0, -1.0]])
     np.testing.assert_allclose(as_probabilities(logits), [[0.2, 0.8], [0.5, 0.5]])
     np.testing.assert_allclose(as_probabilities([2.0, 0.0, 2.0]).sum(), 1.0)  # one example
+
+
+def test_cross_entropy_reads_logits_and_probabilities_as_keras_does():
+    import keras
+
+    logits = np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 0.0], [-3.0, 4.0, 1.0]])
+    labels = np.array([0, 2, 1])
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    assert cross_entropy(labels, logits) == pytest.approx(float(keras_loss), rel=1e-6)
+    probabilities = as_probabilities(logits)
+    assert cross_entropy(labels, probabilities) == pytest.approx(float(keras_loss), rel=1e-6)
+    # A confident mistake stays finite from logits; from probabilities, Keras's epsilon bounds it.
+    assert cross_entropy([1], [[1000.0, -1000.0]]) == pytest.approx(2000.0)
+    assert cross_entropy([1], [[1.0, 0.0]]) == pytest.approx(-np.log(1e-7))
+    assert np.isnan(cross_entropy([], np.zeros((0, 3))))
+
+
+@pytest.mark.parametrize(("labels", "scores", "match"), [
+    ([0, 3], [[0.0, 1.0], [1.0, 0.0]], r"labels in \[0, 2\)"),
+    ([0], [[0.0, 1.0], [1.0, 0.0]], "one row per label"),
+    ([0], [0.0, 1.0], r"\(n, classes\)"),
+])
+def test_cross_entropy_rejects_labels_and_scores_that_do_not_fit(labels, scores, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        cross_entropy(labels, scores)
 
 
 def _brightest_pixel_model():

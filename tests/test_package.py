@@ -21,7 +21,7 @@ MODULES = [
     "kerasmnist.callbacks.epoch_checkpoint", "kerasmnist.recipes",
     "kerasmnist.losses", "kerasmnist.layers", "kerasmnist.backend", "kerasmnist._lazy",
     "kerasmnist.hypermodels.space", "kerasmnist._enum", "kerasmnist.errors", "kerasmnist.runs.spec",
-    "kerasmnist.runs.prepare", "kerasmnist.runs.trials",
+    "kerasmnist.runs.prepare", "kerasmnist.runs.trials", "kerasmnist.tflite",
 ]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from kerasmnist import __version__
 from kerasmnist.backend import quiet_backend
-from kerasmnist.cli import data, models, report, runs
+from kerasmnist.cli import data, export, models, report, runs
 from kerasmnist.cli.common import EXIT_USAGE, Parser, report_error
 from kerasmnist.errors import InvalidArgumentError, KerasMnistError
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kerasmnist {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data, runs, models, report):
+    for module in (data, runs, models, export, report):
         module.register(subparsers)
     return parser
 

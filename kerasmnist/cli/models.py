@@ -1,7 +1,8 @@
-"""`kerasmnist budget` and `kerasmnist evaluate`: weight counts and test results.
+"""`kerasmnist budget` and `kerasmnist evaluate`: weight and byte counts, and test results.
 
 Keras is imported inside the commands, never at module level, so that
-`kerasmnist --help` and the `data` commands stay fast.
+`kerasmnist --help` and the `data` commands stay fast. Both commands take a
+`.tflite` file as well as a Keras model (`kerasmnist.tflite`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from kerasmnist.backend import load_backend
 from kerasmnist.cli.common import EXIT_FAILED, EXIT_OK, add_json_flag, console, emit_json
 from kerasmnist.cli.data import add_split_arguments
 from kerasmnist.datasets import SPLITS, Dataset, get_dataset_info, load_dataset
-from kerasmnist.errors import InvalidArgumentError
+from kerasmnist.errors import InvalidArgumentError, UsageError
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
-    from kerasmnist.budget import LayerParams
+    from kerasmnist.budget import ByteReport, LayerParams
+    from kerasmnist.tflite import TFLiteInfo, TFLiteModel
 
 __all__ = ["register"]
 
@@ -33,32 +36,44 @@ _TOP_CONFUSIONS = 5
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Adds the `budget` and `evaluate` subcommands."""
     budget = subparsers.add_parser(
-        "budget", help="count a model's weights, per layer, against a budget",
+        "budget", help="count a model's weights, per layer, and its TFLite bytes against a budget",
         description="Counts the weights of a preset or a saved model, layer by layer. With "
-                    "--max-params, exits with 1 when the model is over that budget.",
+                    "--max-params, exits with 1 when the model is over that budget. With "
+                    "--max-bytes, converts the model to TFLite in memory (--int8: full-integer) "
+                    "and exits with 1 when the flatbuffer is over that many bytes; a .tflite "
+                    "file is measured as it is.",
     )
     budget.add_argument("target", metavar="TARGET",
-                        help="a preset name (e.g. logistic_regression, mlp_128) or the path "
-                             "of a saved .keras model")
+                        help="a preset name (e.g. logistic_regression, mlp_128), the path "
+                             "of a saved .keras model, or a .tflite file")
     budget.add_argument("--max-params", type=int, default=None, metavar="N",
                         help="the parameter budget: exit with 1 when the model has more weights")
+    budget.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                        help="the byte budget: exit with 1 when the model's TFLite flatbuffer "
+                             "(the .tflite file's size) has more bytes; the bytes of the weights "
+                             "alone are shown beside it")
+    budget.add_argument("--int8", action="store_true",
+                        help="convert a Keras model to full-integer int8 TFLite, calibrated on "
+                             "training images of --dataset, and show (and check) its bytes")
     budget.add_argument("--trainable-only", action="store_true",
                         help="count only trainable weights (as keras-tuner's max_model_size "
                              "does); by default every weight counts")
     budget.add_argument("--dataset", default="mnist", metavar="NAME",
-                        help="data set whose image shape and classes a preset is built for "
-                             "(default: mnist; ignored for a saved model)")
+                        help="data set whose image shape and classes a preset is built for, and "
+                             "whose training images calibrate --int8 (default: mnist)")
     add_json_flag(budget)
     budget.set_defaults(func=budget_command)
 
     evaluate = subparsers.add_parser(
         "evaluate", help="loss, accuracy and confusion matrix of a saved model",
-        description="Evaluates a saved, compiled Keras model on a data set: loss, accuracy "
-                    "and error rate per split, then the confusion matrix of the test split "
-                    "(or of the last split chosen, when test is not among them).",
+        description="Evaluates a saved, compiled Keras model or a TFLite model on a data set: "
+                    "loss, accuracy and error rate per split, then the confusion matrix of the "
+                    "test split (or of the last split chosen, when test is not among them). A "
+                    "TFLite model's loss is the cross-entropy of its (dequantized) scores.",
     )
     evaluate.add_argument("model", metavar="MODEL",
-                          help="a model saved with model.save('name.keras')")
+                          help="a model saved with model.save('name.keras'), or a .tflite file "
+                               "(see `kerasmnist export`)")
     evaluate.add_argument("--dataset", required=True, metavar="NAME",
                           help="a registered data set (see `kerasmnist data list`)")
     evaluate.add_argument("--split", action="append", choices=SPLITS, default=None,
@@ -71,19 +86,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def budget_command(args: argparse.Namespace) -> int:
-    """Runs `kerasmnist budget`; exits with 1 when over `--max-params`."""
-    model, kind = _budget_target(args.target, args.dataset)
-    from kerasmnist.budget import check_budget, count_params, layer_params
+    """Runs `kerasmnist budget`; exits with 1 when over `--max-params` or `--max-bytes`."""
+    from kerasmnist.tflite import is_tflite_file
 
+    if is_tflite_file(args.target):
+        return _tflite_budget(args)
+    model, kind = _budget_target(args.target, args.dataset)
+    from kerasmnist.budget import (
+        BudgetReport,
+        ByteBudget,
+        ByteReport,
+        ParamBudget,
+        count_params,
+        layer_params,
+    )
+
+    param_budget = (ParamBudget(args.max_params, trainable_only=args.trainable_only)
+                    if args.max_params is not None else None)
+    byte_budget = ByteBudget(args.max_bytes) if args.max_bytes is not None else None
+    calibration = calibration_images_of(args.dataset) if args.int8 else None
     layers = layer_params(model)
     params = count_params(model, trainable_only=args.trainable_only)
-    report = None
-    if args.max_params is not None:
-        report = check_budget(model, args.max_params, trainable_only=args.trainable_only)
-    over_by = max(0, params - report.budget) if report else None
+    report = param_budget.check(model) if param_budget is not None else None
+    sizes: ByteReport | TFLiteInfo | None = None
+    if byte_budget is not None:
+        sizes = byte_budget.check(model, int8=args.int8, calibration=calibration)
+    elif args.int8:
+        from kerasmnist.tflite import tflite_info, to_tflite
+
+        sizes = tflite_info(to_tflite(model, int8=True, calibration=calibration))
+    over_by = max(0, params - args.max_params) if report else None
     trainable = sum(layer.trainable for layer in layers)
     non_trainable = sum(layer.non_trainable for layer in layers)
-    status = EXIT_FAILED if report is not None and not report.within_budget else EXIT_OK
+    verdicts = [r.within_budget for r in (report, sizes) if isinstance(r, (BudgetReport, ByteReport))]
+    status = EXIT_OK if all(verdicts) else EXIT_FAILED
     if args.json:
         emit_json({
             "target": args.target, "kind": kind, "params": params,
@@ -92,9 +128,10 @@ def budget_command(args: argparse.Namespace) -> int:
             "layers": [{"name": layer.name, "type": layer.kind, "trainable": layer.trainable,
                         "non_trainable": layer.non_trainable, "params": layer.total}
                        for layer in layers],
-            "budget": report.budget if report else None,
-            "within_budget": report.within_budget if report else None,
+            "budget": args.max_params if report else None,
+            "within_budget": all(verdicts) if verdicts else None,
             "over_by": over_by,
+            "tflite": _sizes_json(sizes),
         })
         return status
     out = console()
@@ -102,11 +139,73 @@ def budget_command(args: argparse.Namespace) -> int:
     counted = "trainable weights" if args.trainable_only else "weights"
     out.print(f"{params:,} {counted} ({trainable:,} trainable, {non_trainable:,} non-trainable).")
     if report is not None and report.within_budget:
-        out.print(f"[green]Within the budget of {report.budget:,}[/] "
-                  f"({report.budget - params:,} to spare).")
+        out.print(f"[green]Within the budget of {args.max_params:,}[/] "
+                  f"({args.max_params - params:,} to spare).")
     elif report is not None:
-        out.print(f"[red]Over the budget of {report.budget:,} by {over_by:,}.[/]")
+        out.print(f"[red]Over the budget of {args.max_params:,} by {over_by:,}.[/]")
+    _print_sizes(out, "As a TFLite flatbuffer", sizes)
     return status
+
+
+def _tflite_budget(args: argparse.Namespace) -> int:
+    """`kerasmnist budget FILE.tflite`: the file's bytes (and its weights') against `--max-bytes`."""
+    for flag, given in (("--max-params", args.max_params is not None),
+                        ("--trainable-only", args.trainable_only), ("--int8", args.int8)):
+        if given:
+            raise UsageError(flag[2:].replace("-", "_"), (
+                f"Invalid value for argument `{flag}`. Expected it only for a Keras model: a "
+                f"TFLite file is measured as it is, in bytes (--max-bytes). Received: {flag} "
+                f"with target={args.target!r}"))
+    load_backend()
+    from kerasmnist.budget import ByteBudget
+    from kerasmnist.tflite import tflite_info
+
+    byte_budget = ByteBudget(args.max_bytes) if args.max_bytes is not None else None
+    sizes: ByteReport | TFLiteInfo = (byte_budget.check(args.target) if byte_budget is not None
+                                      else tflite_info(args.target, argument="target"))
+    within = getattr(sizes, "within_budget", None)
+    if args.json:
+        emit_json({
+            "target": args.target, "kind": "TFLite file", "params": None, "trainable": None,
+            "non_trainable": None, "trainable_only": False, "layers": [], "budget": None,
+            "within_budget": within, "over_by": None, "tflite": _sizes_json(sizes),
+        })
+    else:
+        _print_sizes(console(), escape(args.target), sizes, what="TFLite file, ")
+    return EXIT_FAILED if within is False else EXIT_OK
+
+
+def _sizes_json(sizes: ByteReport | TFLiteInfo | None) -> dict[str, Any] | None:
+    if sizes is None:
+        return None
+    budget = getattr(sizes, "budget", None)
+    return {"bytes": sizes.file_bytes, "weight_bytes": sizes.weight_bytes, "int8": sizes.int8,
+            "max_bytes": budget, "within_budget": getattr(sizes, "within_budget", None),
+            "over_by": max(0, sizes.file_bytes - budget) if budget is not None else None}
+
+
+def _print_sizes(out: Any, title: str, sizes: ByteReport | TFLiteInfo | None, *,
+                 what: str = "") -> None:
+    if sizes is None:
+        return
+    kind = "int8" if sizes.int8 else "float32"
+    out.print(f"{title} ({what}{kind}): {sizes.file_bytes:,} bytes, {sizes.weight_bytes:,} of them "
+              "weights.")
+    budget = getattr(sizes, "budget", None)
+    if budget is not None and sizes.file_bytes <= budget:
+        out.print(f"[green]Within the byte budget of {budget:,}[/] "
+                  f"({budget - sizes.file_bytes:,} to spare).")
+    elif budget is not None:
+        out.print(f"[red]Over the byte budget of {budget:,} by {sizes.file_bytes - budget:,}.[/]")
+
+
+def calibration_images_of(dataset_name: str, data_dir: str | None = None) -> np.ndarray:
+    """Training images of a data set to calibrate an int8 conversion on
+    (`kerasmnist.tflite.calibration_images`)."""
+    from kerasmnist.tflite import calibration_images
+
+    info = get_dataset_info(dataset_name)
+    return calibration_images(load_dataset(info, data_dir=data_dir, validation=0))
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
@@ -120,7 +219,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     )
 
     info = get_dataset_info(args.dataset)
-    model = _load_model(args.model, "model", compile=True)  # a bad file fails before the data loads
+    model, model_format = _load_evaluated(args.model)  # a bad file fails before the data loads
     dataset = load_dataset(info, data_dir=args.data_dir, validation=args.validation, seed=args.seed)
     _check_model_fits(model, dataset, args.model)
     splits = list(dict.fromkeys(args.split or SPLITS))
@@ -139,7 +238,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     mistakes = top_confusions(cm, dataset.class_names, k=_TOP_CONFUSIONS)
     if args.json:
         emit_json({
-            "model": args.model, "dataset": dataset.name,
+            "model": args.model, "format": model_format, "dataset": dataset.name,
             "validation": args.validation, "seed": args.seed,
             "splits": {r.split: {"examples": r.examples, "loss": r.loss, "accuracy": r.accuracy,
                                  "error_rate": r.error_rate} for r in table.results},
@@ -183,6 +282,16 @@ def _budget_target(target: str, dataset_name: str) -> tuple[keras.Model, str]:
     )
 
 
+def _load_evaluated(path: str) -> tuple[keras.Model | TFLiteModel, str]:
+    """The model `evaluate` is given, and its format: `"tflite"` or `"keras"` (compiled)."""
+    from kerasmnist.tflite import is_tflite_file, load_tflite
+
+    if is_tflite_file(path):
+        load_backend()
+        return load_tflite(path, argument="model"), "tflite"
+    return _load_model(path, "model", compile=True), "keras"
+
+
 def _load_model(path: str, argument: str, *, compile: bool) -> keras.Model:
     """Loads a saved model (`kerasmnist.runs.checkpoints.load_model_file`)."""
     load_backend()
@@ -192,13 +301,13 @@ def _load_model(path: str, argument: str, *, compile: bool) -> keras.Model:
 
 
 
-def _check_model_fits(model: keras.Model, dataset: Dataset, path: str) -> None:
-    """Checks that the model is compiled and that its input and output fit the data set."""
+def _check_model_fits(model: keras.Model | TFLiteModel, dataset: Dataset, path: str) -> None:
+    """Checks that a Keras model is compiled and that its input and output fit the data set."""
     pixels = math.prod(dataset.image_shape)
     input_shape: Any = model.input_shape
     output_shape: Any = model.output_shape
     problem = None
-    if not model.compiled:
+    if not getattr(model, "compiled", True):  # a TFLite model needs no loss: it has its own
         problem = ("a compiled model (saved after model.compile(...) with a loss for integer "
                    "labels, as kerasmnist's presets are)", "an uncompiled model")
     elif (not isinstance(input_shape, tuple) or None in input_shape[1:]
