@@ -40,7 +40,9 @@ and, by event type:
   stopped early by the search's pruner, `RunSpec.prune`), `score` (or null: for
   a pruned trial, its best so far), `params` (weight count, or null); the run engine adds `worker`,
   `message` (why a trial failed, or null) and `rss_mb` (the process's resident
-  memory, or null);
+  memory, or null), and a plain run's completed replicate `training_cpu_seconds`
+  and `training_seconds` (the CPU and wall time of its training, start-up,
+  loading and test excluded);
 - `run_ended`: `results` (any JSON object);
 - `run_failed`: `error` (the message), `error_type`, `traceback`;
 - `run_interrupted`: `reason`; the run was stopped (Ctrl-C, a signal, a cancel)

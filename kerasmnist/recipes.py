@@ -28,7 +28,7 @@ PRESET_NAMES = (
     "logistic_regression", "avgpool5_dense", "conv2_maxpool9", "mlp_128", "mlp_128_128",
     "mlp_128_128_128", "mlp_64_64", "mlp_500_300", "mlp_deep_thin", "cnn_small", "cnn_medium",
     "cnn_large", "lenet5", "keras_convnet", "mnist_mlp", "mnist_cnn", "fashion_mlp",
-    "fashion_cnn", "tiny_150", "tiny_500", "tiny_1000", "tiny_2000",
+    "fashion_cnn", "tiny_150", "tiny_500", "tiny_1000", "tiny_2000", "mnist_fast", "fashion_fast",
 )
 """The preset names (`kerasmnist.presets.names()`), here without importing Keras, so that
 a spec is checked (by the terminal UI, say) without loading TensorFlow."""
@@ -129,6 +129,12 @@ RECIPES: dict[str, Recipe] = {
     "tiny_1000": Recipe(epochs=80, batch_size=128, learning_rate=2e-2, schedule="cosine"),
     "tiny_2000": Recipe(epochs=40, batch_size=128, learning_rate=2e-2, schedule="cosine", shift=1,
                         teacher="mnist_cnn", temperature=2.0, alpha=0.5),
+    # Time to accuracy: few epochs at a high rate, cosine-decayed, so that the last steps
+    # settle (benchmarks/RESULTS.md, "Fast presets").
+    "mnist_fast": Recipe(epochs=3, batch_size=128, learning_rate=3e-3, schedule="cosine",
+                         label_smoothing=0.1),
+    "fashion_fast": Recipe(epochs=4, batch_size=128, learning_rate=5e-3, schedule="cosine",
+                           label_smoothing=0.1),
 }
 """Recipes of the tuned presets; every other preset trains 5 epochs at a constant 1e-3."""
 

@@ -10,6 +10,7 @@ from kerasmnist.cli import build_parser, main
 from kerasmnist.cli.runs import spec_from_args
 from kerasmnist.recipes import recipe
 from kerasmnist.runs import RunSpec, read_results
+from kerasmnist.runs.rundir import run_state
 
 QUICK = ["--validation", "200", "--limit", "400", "--epochs", "1", "--set", "num_layers=1",
          "--set", "units=16"]
@@ -195,6 +196,30 @@ def test_train_replicates_report_each_test_accuracy_and_the_median(tmp_path, cap
     values = list(result["replicates"]["values"].values())
     assert len(values) == 3 and result["replicates"]["median"] == sorted(values)[1]
     assert "median" in (tmp_path / "r" / "results.txt").read_text()
+
+
+def test_train_records_and_prints_each_replicate_s_training_time(tmp_path, capsys):
+    status = main(["train", "--model", "avgpool5_dense", "--validation", "200", "--limit", "300",
+                   "--epochs", "2", "--replicates", "2", "--run-dir", str(tmp_path / "r"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    trials = {t["trial_id"]: t for t in read_results(tmp_path / "r")["trials"]}
+    for trial_id in ("r0", "r1"):
+        cpu, wall = trials[trial_id]["training_cpu_seconds"], trials[trial_id]["training_seconds"]
+        # The fit's time covers its epochs' (the event log's), and not the process's start-up.
+        epochs = run_state(tmp_path / "r").trials[trial_id]
+        assert 0 < epochs.seconds <= wall and cpu > 0
+        assert f"{trial_id} {cpu:.1f} CPU-s in {wall:.1f} s" in out.replace("\n", "")
+    results_text = (tmp_path / "r" / "results.txt").read_text()
+    assert "Training time (start-up, loading and test excluded): r0 " in results_text
+
+
+def test_a_search_s_trials_have_no_training_time_line(tmp_path, capsys):
+    status = main(["search", "--model", "mlp", "--search", "random", "--trials", "2", "--epochs", "1",
+                   "--validation", "200", "--limit", "300", "--set", "num_layers=1", "--set", "units=8",
+                   "--run-dir", str(tmp_path / "s"), "--quiet"])
+    assert status == 0
+    assert "Training time" not in capsys.readouterr().out
 
 
 # -- runs pareto: on hand-made run directories, no training ---------------------------------

@@ -21,6 +21,7 @@ from kerasmnist.runs.state import (
     rank_trials,
     varying_hyperparameters,
 )
+from kerasmnist.runs.trials import training_time_text
 from tests.tui.conftest import record_run
 
 
@@ -338,3 +339,20 @@ def test_the_final_trial_is_the_one_the_run_kept_else_the_best_so_far():
     state.apply([{"event": "run_ended", "results": {"best_trial": "1"}}])  # a retrain kept trial 1
     assert state.final_trial().trial_id == "1" and state.focus_trial().trial_id == "1"
     assert RunState().final_trial() is None
+
+
+def test_a_replicate_s_training_time_is_folded_and_survives_the_results_form():
+    state = RunState.from_events([
+        {"event": "trial_started", "trial_id": "r0", "hyperparameters": {}},
+        {"event": "trial_ended", "trial_id": "r0", "status": "COMPLETED", "score": 0.9,
+         "training_cpu_seconds": 41.25, "training_seconds": 22.5},
+        {"event": "trial_started", "trial_id": "r1", "hyperparameters": {}},
+        {"event": "trial_ended", "trial_id": "r1", "status": "FAILED", "training_cpu_seconds": "soon"}])
+    r0, r1 = state.trials["r0"], state.trials["r1"]
+    assert (r0.training_cpu_seconds, r0.training_seconds) == (41.25, 22.5)
+    assert r1.training_cpu_seconds is None and "training_cpu_seconds" not in r1.to_dict()
+    again = TrialState.from_dict(r0.to_dict())
+    assert (again.training_cpu_seconds, again.training_seconds) == (41.25, 22.5)
+    assert training_time_text([r0, r1]) == ("Training time (start-up, loading and test excluded): "
+                                            "r0 41.2 CPU-s in 22.5 s")
+    assert training_time_text([r1]) is None

@@ -50,7 +50,13 @@ from kerasmnist.runs.spec import (
     parse_override,
 )
 from kerasmnist.runs.state import RunState, Spend
-from kerasmnist.runs.trials import TrialState, rank_trials, short_value, varying_hyperparameters
+from kerasmnist.runs.trials import (
+    TrialState,
+    rank_trials,
+    short_value,
+    training_time_text,
+    varying_hyperparameters,
+)
 
 __all__ = ["register", "spec_from_args"]
 
@@ -382,6 +388,9 @@ def _print_results(result: dict[str, Any], importance: RunImportance | None = No
                   f"{reps['mean']:.4f} ± {reps['std']:.4f}"
                   + (f", median {reps['median']:.4f}" if "median" in reps else "")
                   + " (" + ", ".join(f"{v:.4f}" for v in reps["values"].values()) + ")")
+    training = training_time_text(TrialState.from_dict(t) for t in result["trials"])
+    if training is not None:
+        out.print(training)
     if len(result["trials"]) > 1:
         out.print(_trials_table(result["trials"], spec["objective"]))
     if result.get("spend") and spec.get("search", "none") != "none":

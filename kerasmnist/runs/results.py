@@ -33,6 +33,7 @@ from kerasmnist.runs.rundir import MODEL_FILE, RESULTS_FILE, run_state
 from kerasmnist.runs.spec import RunSpec
 from kerasmnist.runs.state import Spend, TrialState, rank_trials
 from kerasmnist.runs.training import better
+from kerasmnist.runs.trials import training_time_text
 
 __all__ = ["RunResult", "finish", "write_results"]
 
@@ -185,7 +186,11 @@ def write_results(result: RunResult) -> None:
         reps = result.replicates
         text += [f"Test accuracy over {len(reps['values'])} replicates: "
                  + f"{reps['mean']:.4f} +/- {reps['std']:.4f}, median {reps['median']:.4f}", ""]
-    ranked = rank_trials(map(TrialState.from_dict, result.trials), result.spec.objective)
+    trials = [TrialState.from_dict(t) for t in result.trials]
+    training = training_time_text(trials)
+    if training is not None:
+        text += [training, ""]
+    ranked = rank_trials(trials, result.spec.objective)
     trial_rows = [(t.trial_id, t.status.value, "" if t.score is None else f"{t.score:.4f}", t.params or "")
                   for t in ranked]
     text += [tabulate(trial_rows, headers=["trial", "status", result.spec.objective, "weights"])]

@@ -348,6 +348,8 @@ class RunState:
             trial.score = fields.get("score", as_number)
             trial.params = fields.get("params", as_count)
             trial.message = fields.get("message", as_text)
+            trial.training_cpu_seconds = fields.get("training_cpu_seconds", as_number)
+            trial.training_seconds = fields.get("training_seconds", as_number)
             if trial.status != status and not trial.message:
                 trial.message = f"ended with status {status!r}, unknown to this reader"
             if self.current == trial.trial_id:

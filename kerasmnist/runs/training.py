@@ -215,13 +215,17 @@ def train_replicates(
         resume = read_resume(directory.parent, trial_id) if _checkpointed(spec) else None
         events.trial_started(trial_id, hp, worker=worker_id(), replicate=i, **resumed_from(resume))
         status, score, message, params = "COMPLETED", None, None, None
+        spent: dict[str, float] = {}
         try:
             model = build()
             params = model.count_params()
             if spec.max_params is not None:
                 ParamBudget(spec.max_params).enforce(model)
+            cpu, wall = time.process_time(), time.perf_counter()
             model, score = _train_one(spec, data, fit, model, build, events, trial_id, spec.seed + i,
                                       verbose, batch_size_of(spec, hp), directory.parent, resume)
+            spent = {"training_cpu_seconds": round(time.process_time() - cpu, 3),
+                     "training_seconds": round(time.perf_counter() - wall, 3)}
         except KerasMnistError as error:  # TrialFailed, ParamBudgetExceeded
             status, message = "FAILED", str(error).splitlines()[0]
             params = getattr(getattr(error, "report", None), "params", params)
@@ -235,7 +239,7 @@ def train_replicates(
                                  "params": params, "hyperparameters": hp})
         remove_checkpoint(directory.parent, trial_id)
         events.trial_ended(trial_id, status=status, score=score, params=params,
-                           worker=worker_id(), message=message, rss_mb=rss_mb())
+                           worker=worker_id(), message=message, rss_mb=rss_mb(), **spent)
     if not models:
         raise RunError("No model completed training: " + "; ".join(failures))
     return models

@@ -16,8 +16,8 @@ from kerasmnist._enum import StrEnum
 from kerasmnist.runs.spec import objective_direction
 
 __all__ = ["MAX_COUNT", "Restart", "TeacherTrained", "TrialState", "TrialStatus", "as_count",
-           "as_number", "as_text", "rank_trials", "short_value", "trial_status",
-           "varying_hyperparameters"]
+           "as_number", "as_text", "rank_trials", "short_value", "training_time_text",
+           "trial_status", "varying_hyperparameters"]
 
 MAX_COUNT = 2**53
 """Counts (epochs, weights, matrix cells) are below this: larger ones are damage, not data."""
@@ -120,6 +120,13 @@ class TrialState:
         teacher: The teacher it was distilled from, or `None`.
         restarts: Its random restarts that ended, in order.
         chosen_restart: The restart it goes on training from, or `None`.
+        training_cpu_seconds: The CPU time (user and system, every thread) of a
+            plain run's replicate's training, as its `trial_ended` records it: the
+            teacher, the restarts and the fit with its callbacks, without the
+            process's start-up, the data's loading or the test; `None` for a
+            search's trial or an older log. A replicate resumed from a checkpoint
+            counts only the session that finished it.
+        training_seconds: The wall-clock time of the same, or `None`.
 
     Example:
 
@@ -142,6 +149,8 @@ class TrialState:
     teacher: TeacherTrained | None = None
     restarts: list[Restart] = field(default_factory=list)
     chosen_restart: Restart | None = None
+    training_cpu_seconds: float | None = None
+    training_seconds: float | None = None
 
     @property
     def ended(self) -> bool:
@@ -172,10 +181,15 @@ class TrialState:
 
     def to_dict(self) -> dict[str, Any]:
         """The trial as `trial_table` gives it: `trial_id`, `status`, `score`, `params`,
-        `hyperparameters`, `worker` and `message`, in plain JSON types."""
-        return {"trial_id": self.trial_id, "status": self.status.value, "score": self.score,
-                "params": self.params, "hyperparameters": dict(self.hyperparameters),
-                "worker": self.worker, "message": self.message}
+        `hyperparameters`, `worker` and `message`, and `training_cpu_seconds` and
+        `training_seconds` where known, in plain JSON types."""
+        values = {"trial_id": self.trial_id, "status": self.status.value, "score": self.score,
+                  "params": self.params, "hyperparameters": dict(self.hyperparameters),
+                  "worker": self.worker, "message": self.message}
+        for name in ("training_cpu_seconds", "training_seconds"):
+            if getattr(self, name) is not None:
+                values[name] = getattr(self, name)
+        return values
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrialState:
@@ -193,7 +207,9 @@ class TrialState:
         return cls(trial_id, dict(hyperparameters) if isinstance(hyperparameters, dict) else {},
                    status=trial_status(values.get("status")), score=as_number(values.get("score")),
                    params=as_count(values.get("params")), message=as_text(values.get("message")),
-                   worker=as_text(values.get("worker")))
+                   worker=as_text(values.get("worker")),
+                   training_cpu_seconds=as_number(values.get("training_cpu_seconds")),
+                   training_seconds=as_number(values.get("training_seconds")))
 
 
 def rank_trials(trials: Iterable[TrialState], objective: str) -> list[TrialState]:
@@ -222,6 +238,20 @@ def rank_trials(trials: Iterable[TrialState], objective: str) -> list[TrialState
         return (2 if trial.status is TrialStatus.RUNNING else 3, 0.0)
 
     return sorted(trials, key=key)
+
+
+def training_time_text(trials: Iterable[TrialState]) -> str | None:
+    """The training time of a plain run's replicates in a line, or `None` when none has one.
+
+    Example:
+
+    >>> training_time_text([TrialState("r0", training_cpu_seconds=41.25, training_seconds=22.5)])
+    'Training time (start-up, loading and test excluded): r0 41.2 CPU-s in 22.5 s'
+    """
+    parts = [f"{t.trial_id} {t.training_cpu_seconds:.1f} CPU-s"
+             + (f" in {t.training_seconds:.1f} s" if t.training_seconds is not None else "")
+             for t in trials if t.training_cpu_seconds is not None]
+    return ("Training time (start-up, loading and test excluded): " + ", ".join(parts)) if parts else None
 
 
 def short_value(value: Any) -> str:
