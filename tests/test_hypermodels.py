@@ -365,8 +365,8 @@ def test_tiny_stacked_pools_once_and_builds_the_tiny_150_preset():
     assert pools[1].output.shape[1:] == (2, 2, 2)
     preset = presets.build("tiny_150")
     assert _layer_types(model) == _layer_types(preset) == [
-        "AveragePooling2D", "Conv2D", "SeparableConv2D", "SeparableConv2D", "AveragePooling2D",
-        "Flatten", "Dense"]
+        "Rescaling", "AveragePooling2D", "Conv2D", "SeparableConv2D", "SeparableConv2D",
+        "AveragePooling2D", "Flatten", "Dense"]
     assert count_params(model) == count_params(preset) == 148
     assert [r.total for r in stacked.predict_params(stacked.architecture(hp))] == [
         20, 24, 24, 80]

@@ -144,3 +144,21 @@ def test_label_smoothing_recipes_use_the_smoothed_loss(monkeypatch):
     loss = presets.build("mlp_64_64").loss
     assert type(loss).__name__ == "SparseSmoothedCrossentropy" and loss.label_smoothing == 0.1
     assert type(presets.build("mlp_128").loss).__name__ == "SparseCategoricalCrossentropy"
+
+
+def test_tiny_150_and_the_tiny_space_see_centred_images_so_no_filter_starts_dead():
+    import keras_tuner as kt
+    import numpy as np
+
+    from kerasmnist.hypermodels import build_hypermodel
+    from kerasmnist.layers import MNIST_MEAN, MNIST_STD
+
+    for model in (presets.build("tiny_150", input_shape=(28, 28, 1)),
+                  build_hypermodel("tiny", max_params=500).build(kt.HyperParameters())):
+        layer = model.get_layer("standardize")
+        assert not layer.weights  # it costs no budget
+        images = np.array([[[[0.0]], [[MNIST_MEAN]], [[1.0]]]], dtype="float32")
+        out = np.asarray(layer(images)).ravel()
+        np.testing.assert_allclose(out, [-MNIST_MEAN / MNIST_STD, 0.0, (1 - MNIST_MEAN) / MNIST_STD],
+                                   rtol=1e-5, atol=1e-6)
+        assert out.min() < 0 < out.max()  # both signs: a first filter's ReLU sees both

@@ -14,6 +14,7 @@ from kerasmnist.budget import LayerParams
 from kerasmnist.hypermodels.base import MnistHyperModel
 from kerasmnist.hypermodels.space import Spec
 from kerasmnist.hypermodels.spaces import TINY_SPACE
+from kerasmnist.layers import standardization
 
 __all__ = ["TinyHyperModel", "TinyArchitecture"]
 
@@ -160,6 +161,7 @@ class TinyHyperModel(MnistHyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         arch = self.architecture(hp)
         inputs, x = self.image_input()
+        x = standardization()(x)  # centred inputs: no dead starts (`kerasmnist.layers.standardization`)
         if arch.input_pool > 1:
             x = layers.AveragePooling2D(arch.input_pool, name="input_pool")(x)
         for i, filters in enumerate(arch.filters):
