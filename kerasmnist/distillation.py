@@ -107,6 +107,12 @@ class Distiller(keras.Model):
             height, width = self._image_shape[:2]
             self.shift = TrainingShift(shift / height, shift / width, fill_mode="constant")
 
+    @property
+    def input_shape(self) -> Any:
+        """The student's input shape: what `predict` and `evaluate` feed (and what
+        `kerasmnist.evaluation.model_inputs` and `FullEvalMetrics` reshape to)."""
+        return self.student.input_shape
+
     def call(self, inputs: Any, training: bool = False) -> Any:
         """The student's logits; when training, the student's and the teacher's side by side."""
         if not training:

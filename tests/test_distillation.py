@@ -115,13 +115,15 @@ def test_a_recipe_checks_its_distillation_settings(kwargs, named):
         Recipe(**kwargs)
 
 
-def test_a_preset_with_a_teacher_trains_it_first_and_keeps_only_the_student(tmp_path, monkeypatch):
+@pytest.mark.parametrize("full_eval", [False, True])
+def test_a_preset_with_a_teacher_trains_it_first_and_keeps_only_the_student(tmp_path, monkeypatch, full_eval):
     monkeypatch.setitem(RECIPES, "logistic_regression", Recipe(epochs=2, batch_size=64))
     monkeypatch.setitem(RECIPES, "avgpool5_dense", Recipe(
         epochs=3, batch_size=100, learning_rate=1e-2, schedule="cosine", shift=1,
         teacher="logistic_regression", temperature=2.0, alpha=0.5))
+    # The full evaluation reshapes the data to the Distiller's input: the student's.
     spec = RunSpec(dataset="mnist_sample", validation=100, limit=300, model="avgpool5_dense", epochs=3,
-                   full_eval=False, csv_log=False)
+                   full_eval=full_eval, csv_log=False)
     run_dir = tmp_path / "run"
     result = engine.run(spec, run_dir)
 
@@ -134,6 +136,7 @@ def test_a_preset_with_a_teacher_trains_it_first_and_keeps_only_the_student(tmp_
         "logistic_regression", 7850, 2)
     assert 0 <= taught["logs"]["val_accuracy"] <= 1
     assert [e["epoch"] for e in events if e["event"] == "epoch_ended"] == [0, 1, 2]
+    assert all(("train_loss" in e["logs"]) == full_eval for e in events if e["event"] == "epoch_ended")
 
     model = keras.saving.load_model(run_dir / "replicates" / "r0" / "model.keras")
     assert model.count_params() == 260
