@@ -192,33 +192,55 @@ def to_tflite(
                 f"{' to int8' if int8 else ''}: {error}") from None
 
 
-def calibration_images(dataset: Dataset, count: int = CALIBRATION_IMAGES, *, seed: int = 0) -> np.ndarray:
+def calibration_images(
+    dataset: Dataset | str,
+    count: int = CALIBRATION_IMAGES,
+    *,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> np.ndarray:
     """Training images to calibrate an int8 conversion: `count` of them, drawn at random.
 
     Args:
-        dataset: The data set the model was trained on; only its training
-            split is drawn from, never the test split.
+        dataset: The data set the model was trained on, loaded (a `Dataset`)
+            or by name (`"mnist"`, ...: loaded whole, with no validation
+            split, as `load_dataset(name, data_dir=data_dir, validation=0)`);
+            only its training split is drawn from, never the test split.
         count: How many images. Defaults to `CALIBRATION_IMAGES` (500); all of
             them when the split has fewer.
         seed: Seed of the draw. Defaults to `0`.
+        data_dir: For a data set given by name, the directory to search first
+            and to download into (see `load_dataset`). Defaults to `None`.
 
     Returns:
         Float32 images in [0, 1], `(n, height, width, 1)`, in the split's order.
 
     Raises:
-        InvalidArgumentError: `count` is not a positive integer, or the
-            training split is empty.
+        InvalidArgumentError: `count` is not a positive integer, `dataset` is
+            no registered data set's name, `data_dir` is given with a loaded
+            data set, or the training split is empty.
+        DatasetNotFoundError: A data set given by name cannot be found or
+            downloaded (and the other errors of `load_dataset`).
 
     Example:
 
     >>> from kerasmnist import load_dataset
     >>> calibration_images(load_dataset("mnist_sample"), 200).shape
     (200, 28, 28, 1)
+    >>> calibration_images("mnist_sample", 200).shape
+    (200, 28, 28, 1)
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise InvalidArgumentError(
             "Invalid value for argument `count`. Expected a positive integer. "
             f"Received: count={count!r}")
+    if isinstance(dataset, str):
+        dataset = _load_by_name(dataset, data_dir)
+    elif data_dir is not None:
+        raise InvalidArgumentError(
+            "Invalid value for argument `data_dir`. Expected it only with a data set given by "
+            f"name, which is loaded from there. Received: data_dir={os.fspath(data_dir)!r} with "
+            f"the loaded data set {dataset.name!r}")
     x, _ = dataset.arrays("train", view="image")
     if len(x) == 0:
         raise InvalidArgumentError(
@@ -593,6 +615,19 @@ def _dequantize(values: np.ndarray, details: dict[str, Any]) -> np.ndarray:
     if not np.issubdtype(values.dtype, np.integer):
         return values.astype(np.float32, copy=False)
     return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+
+def _load_by_name(name: str, data_dir: str | os.PathLike[str] | None) -> Dataset:
+    """The data set called `name`, whole: its training file, with no validation split."""
+    from kerasmnist.datasets import dataset_names, get_dataset_info, load_dataset
+
+    try:
+        info = get_dataset_info(name)
+    except InvalidArgumentError:
+        raise InvalidArgumentError(
+            f"Invalid value for argument `dataset`. Expected a loaded data set or the name of a "
+            f"registered one (one of {dataset_names()}). Received: dataset={name!r}") from None
+    return load_dataset(info, data_dir=data_dir, validation=0)
 
 
 def _calibration_inputs(model: keras.Model, calibration: np.ndarray | None) -> np.ndarray:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import doctest
 import importlib
 import json
+import re
 
 import pytest
 
+import kerasmnist.runs
+from kerasmnist.errors import InvalidArgumentError
 from kerasmnist.events import EventWriter, jsonable, read_events
-from kerasmnist.runs.rundir import SPEC_FILE, run_info, run_state, trial_table
+from kerasmnist.runs.rundir import MODEL_FILE, SPEC_FILE, best_model_source, run_info, run_state, trial_table
 from kerasmnist.runs.spec import RunSpec
 from kerasmnist.runs.state import (
     Restart,
@@ -252,6 +255,23 @@ def test_run_info_of_a_failed_run_and_of_a_run_whose_process_died(runs_dir, monk
     interrupted = record_run(runs_dir, "interrupted", monkeypatch, ending="interrupted")
     assert run_info(interrupted.path).status is RunStatus.INTERRUPTED
     assert trial_table(interrupted.path / "events.jsonl")[-1]["status"] == "INTERRUPTED"
+
+
+def test_best_model_source_of_a_file_and_of_a_run_directory(tmp_path):
+    assert best_model_source(tmp_path / "model.keras") == (tmp_path / "model.keras", None)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    received = re.escape(repr(str(run_dir)))
+    with pytest.raises(InvalidArgumentError, match=rf"argument `model`.*Received: model={received}, "
+                                                   rf"a directory without {SPEC_FILE}"):
+        best_model_source(run_dir)
+    (run_dir / SPEC_FILE).write_text(RunSpec(dataset="kmnist").to_toml())
+    with pytest.raises(InvalidArgumentError, match=rf"argument `source`.*Received: source={received}, "
+                                                   "which has none yet"):
+        best_model_source(str(run_dir), argument="source")
+    (run_dir / MODEL_FILE).write_bytes(b"")
+    assert best_model_source(run_dir) == (run_dir / MODEL_FILE, "kmnist")
+    assert kerasmnist.runs.best_model_source is best_model_source
 
 
 def test_a_version_1_log_written_before_the_setup_events_were_documented_still_reads(tmp_path):

@@ -138,6 +138,25 @@ def test_calibration_images_come_from_the_training_split_only(data):
             tflite.calibration_images(data, bad)
 
 
+def test_calibration_images_of_a_name_are_those_of_the_whole_loaded_training_file():
+    whole = load_dataset("mnist_sample", validation=0)
+    images = tflite.calibration_images("mnist_sample", 100, seed=3)
+    assert np.array_equal(images, tflite.calibration_images(whole, 100, seed=3))
+    with pytest.raises(InvalidArgumentError, match=r"argument `dataset`.*Received: dataset='mnist_9000'"):
+        tflite.calibration_images("mnist_9000")
+    with pytest.raises(InvalidArgumentError, match=r"argument `count`"):
+        tflite.calibration_images("mnist_9000", 0)  # the count is checked before the name
+
+
+def test_calibration_images_of_a_name_load_from_data_dir(toy_info, tmp_path):
+    source = tmp_path / "source"
+    images = tflite.calibration_images("toy", 10, data_dir=source)
+    whole = load_dataset("toy", data_dir=source, validation=0)
+    assert np.array_equal(images, tflite.calibration_images(whole, 10))
+    with pytest.raises(InvalidArgumentError, match=r"argument `data_dir`.*loaded data set 'toy'"):
+        tflite.calibration_images(whole, 10, data_dir=source)
+
+
 # --- the TFLite model -----------------------------------------------------------
 
 def test_predict_gives_the_same_scores_in_any_batch_size(data, flatbuffers):

@@ -9,12 +9,11 @@ data set. TensorFlow is imported inside the command.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from kerasmnist.backend import load_backend
 from kerasmnist.cli.common import EXIT_OK, add_json_flag, console, emit_json
-from kerasmnist.errors import InvalidArgumentError, UsageError
-from kerasmnist.runs.rundir import MODEL_FILE, SPEC_FILE, load_spec
+from kerasmnist.errors import UsageError
+from kerasmnist.runs.rundir import MODEL_FILE, best_model_source
 from kerasmnist.tflite import CALIBRATION_IMAGES, EXPORT_FORMATS, TFLITE_SUFFIX, export_format
 
 __all__ = ["register"]
@@ -52,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def export_command(args: argparse.Namespace) -> int:
     """Runs `kerasmnist export`."""
     output_format = export_format(args.output, args.format, argument="output")
-    model_path, run_dataset = _model_source(args.model)
+    model_path, run_dataset = best_model_source(args.model, argument="model")
     dataset: str | None = args.dataset or run_dataset
     calibrated = args.int8 and output_format == "tflite"
     if calibrated and dataset is None:
@@ -61,12 +60,12 @@ def export_command(args: argparse.Namespace) -> int:
             f"calibrate --int8 (a .keras file names none). Received: no --dataset for "
             f"{args.model!r}"))
     load_backend()
-    from kerasmnist.cli.models import calibration_images_of
     from kerasmnist.runs.checkpoints import load_model_file
-    from kerasmnist.tflite import export_model
+    from kerasmnist.tflite import calibration_images, export_model
 
     model = load_model_file(model_path, argument="model")
-    calibration = calibration_images_of(dataset, args.data_dir) if calibrated and dataset else None
+    calibration = (calibration_images(dataset, data_dir=args.data_dir) if calibrated and dataset
+                   else None)
     result = export_model(model, args.output, format=output_format, int8=args.int8,
                           calibration=calibration, argument="output")
     if args.json:
@@ -87,22 +86,3 @@ def export_command(args: argparse.Namespace) -> int:
     if calibration is not None:
         out.print(f"Calibrated on {len(calibration):,} training images of {dataset}.", markup=False)
     return EXIT_OK
-
-
-def _model_source(model: str) -> tuple[Path, str | None]:
-    """The `.keras` file to export, and the data set of its run (`None` for a bare file)."""
-    path = Path(model)
-    if not path.is_dir():
-        return path, None
-    if not (path / SPEC_FILE).exists():
-        raise InvalidArgumentError(
-            "Invalid value for argument `model`. Expected a saved .keras model or a run "
-            f"directory (holding {SPEC_FILE}). Received: model={model!r}, a directory without "
-            f"{SPEC_FILE}")
-    spec = load_spec(path, check_overrides=False)
-    if not (path / MODEL_FILE).is_file():
-        raise InvalidArgumentError(
-            f"Invalid value for argument `model`. Expected a run directory with a best model "
-            f"({MODEL_FILE}, written when the run finishes). Received: model={model!r}, which "
-            "has none yet")
-    return path / MODEL_FILE, spec.dataset

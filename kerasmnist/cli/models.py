@@ -23,7 +23,6 @@ from kerasmnist.errors import InvalidArgumentError, UsageError
 
 if TYPE_CHECKING:
     import keras
-    import numpy as np
 
     from kerasmnist.budget import ByteReport, LayerParams
     from kerasmnist.tflite import TFLiteInfo, TFLiteModel
@@ -92,34 +91,32 @@ def budget_command(args: argparse.Namespace) -> int:
     if is_tflite_file(args.target):
         return _tflite_budget(args)
     model, kind = _budget_target(args.target, args.dataset)
-    from kerasmnist.budget import (
-        BudgetReport,
-        ByteBudget,
-        ByteReport,
-        ParamBudget,
-        count_params,
-        layer_params,
-    )
+    from kerasmnist.budget import ByteBudget, ParamBudget, check_budget, count_params, layer_params
+    from kerasmnist.tflite import calibration_images, tflite_info, to_tflite
 
-    param_budget = (ParamBudget(args.max_params, trainable_only=args.trainable_only)
-                    if args.max_params is not None else None)
-    byte_budget = ByteBudget(args.max_bytes) if args.max_bytes is not None else None
-    calibration = calibration_images_of(args.dataset) if args.int8 else None
-    layers = layer_params(model)
-    params = count_params(model, trainable_only=args.trainable_only)
-    report = param_budget.check(model) if param_budget is not None else None
+    calibration = None
+    if args.int8:  # invalid budgets fail before the data set loads
+        for budget_class, value in ((ParamBudget, args.max_params), (ByteBudget, args.max_bytes)):
+            if value is not None:
+                budget_class(value)
+        calibration = calibration_images(args.dataset)
     sizes: ByteReport | TFLiteInfo | None = None
-    if byte_budget is not None:
-        sizes = byte_budget.check(model, int8=args.int8, calibration=calibration)
-    elif args.int8:
-        from kerasmnist.tflite import tflite_info, to_tflite
-
+    if args.max_params is not None or args.max_bytes is not None:
+        report = check_budget(model, args.max_params, max_bytes=args.max_bytes,
+                              int8=args.int8 and args.max_bytes is not None,
+                              calibration=calibration, trainable_only=args.trainable_only)
+        layers, params, within = report.layers, report.params, report.within_budget
+        sizes = report.tflite
+    else:
+        layers = layer_params(model)
+        params = count_params(model, trainable_only=args.trainable_only)
+        within = None
+    if sizes is None and args.int8:
         sizes = tflite_info(to_tflite(model, int8=True, calibration=calibration))
-    over_by = max(0, params - args.max_params) if report else None
+    over_by = max(0, params - args.max_params) if args.max_params is not None else None
     trainable = sum(layer.trainable for layer in layers)
     non_trainable = sum(layer.non_trainable for layer in layers)
-    verdicts = [r.within_budget for r in (report, sizes) if isinstance(r, (BudgetReport, ByteReport))]
-    status = EXIT_OK if all(verdicts) else EXIT_FAILED
+    status = EXIT_FAILED if within is False else EXIT_OK
     if args.json:
         emit_json({
             "target": args.target, "kind": kind, "params": params,
@@ -128,8 +125,8 @@ def budget_command(args: argparse.Namespace) -> int:
             "layers": [{"name": layer.name, "type": layer.kind, "trainable": layer.trainable,
                         "non_trainable": layer.non_trainable, "params": layer.total}
                        for layer in layers],
-            "budget": args.max_params if report else None,
-            "within_budget": all(verdicts) if verdicts else None,
+            "budget": args.max_params,
+            "within_budget": within,
             "over_by": over_by,
             "tflite": _sizes_json(sizes),
         })
@@ -138,10 +135,10 @@ def budget_command(args: argparse.Namespace) -> int:
     out.print(_layer_table(f"{escape(args.target)} ({kind})", layers))
     counted = "trainable weights" if args.trainable_only else "weights"
     out.print(f"{params:,} {counted} ({trainable:,} trainable, {non_trainable:,} non-trainable).")
-    if report is not None and report.within_budget:
+    if over_by == 0:
         out.print(f"[green]Within the budget of {args.max_params:,}[/] "
                   f"({args.max_params - params:,} to spare).")
-    elif report is not None:
+    elif over_by is not None:
         out.print(f"[red]Over the budget of {args.max_params:,} by {over_by:,}.[/]")
     _print_sizes(out, "As a TFLite flatbuffer", sizes)
     return status
@@ -197,15 +194,6 @@ def _print_sizes(out: Any, title: str, sizes: ByteReport | TFLiteInfo | None, *,
                   f"({budget - sizes.file_bytes:,} to spare).")
     elif budget is not None:
         out.print(f"[red]Over the byte budget of {budget:,} by {sizes.file_bytes - budget:,}.[/]")
-
-
-def calibration_images_of(dataset_name: str, data_dir: str | None = None) -> np.ndarray:
-    """Training images of a data set to calibrate an int8 conversion on
-    (`kerasmnist.tflite.calibration_images`)."""
-    from kerasmnist.tflite import calibration_images
-
-    info = get_dataset_info(dataset_name)
-    return calibration_images(load_dataset(info, data_dir=data_dir, validation=0))
 
 
 def evaluate_command(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@
   and worker processes, started as `python -m kerasmnist.runs.worker`) and
   `results`;
 - `rundir`: reading run directories (`run_info`, `list_runs`, `trial_table`,
-  `run_state`), without Keras, for the command line and the terminal UI;
+  `run_state`, `best_model_source`), without Keras, for the command line and
+  the terminal UI;
 - `state`: `RunState`, the one fold of a run's event log, with `RunStatus`,
   `TrialState` and `TrialStatus`;
 - `export`: `trial_rows` and `trials_dataframe`, a run's trials as a table, and
@@ -30,6 +31,7 @@ from kerasmnist.runs.export import trial_rows, trials_dataframe
 from kerasmnist.runs.prepare import discard_new_run_dir, new_run_dir, prepare_run_dir
 from kerasmnist.runs.rundir import (
     RunInfo,
+    best_model_source,
     is_running,
     list_runs,
     load_spec,
@@ -58,6 +60,7 @@ __all__ = [
     "SpecError",
     "TrialState",
     "TrialStatus",
+    "best_model_source",
     "check_spec",
     "compare_runs",
     "discard_new_run_dir",

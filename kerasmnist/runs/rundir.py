@@ -39,6 +39,7 @@ __all__ = [
     "RunBusyError",
     "RunInfo",
     "RunLock",
+    "best_model_source",
     "is_running",
     "read_run",
     "list_runs",
@@ -134,6 +135,59 @@ def load_spec(run_dir: str | os.PathLike[str], *, check_overrides: bool = True) 
                         str(path)) from None
     except OSError as error:
         raise SpecError("(file)", f"cannot be read: {error.strerror or error}", str(path)) from None
+
+
+def best_model_source(path: str | os.PathLike[str], *,
+                      argument: str = "model") -> tuple[Path, str | None]:
+    """A saved model's `.keras` file, and the data set it was trained on where known.
+
+    `path` is a `.keras` file, returned as it is (not opened: loading it tells
+    whether it is a model), or a run directory, which gives its best model
+    (`best_model.keras`, written when the run finishes) and the data set of
+    its spec.
+
+    Args:
+        path: A `.keras` file or a run directory.
+        argument: The argument's name, for the error messages. Defaults to
+            `"model"`.
+
+    Returns:
+        The `.keras` file, and the run's data-set name (`None` for a file).
+
+    Raises:
+        InvalidArgumentError: `path` is a directory without `spec.toml`, or a
+            run directory without a best model yet; the message names
+            `argument`.
+        SpecError: The run's `spec.toml` cannot be read.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> from kerasmnist.runs.spec import RunSpec
+    >>> run_dir = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (run_dir / SPEC_FILE).write_text(RunSpec(dataset="fashion_mnist").to_toml())
+    >>> _ = (run_dir / MODEL_FILE).write_bytes(b"")
+    >>> model_file, dataset = best_model_source(run_dir)
+    >>> model_file.name, dataset
+    ('best_model.keras', 'fashion_mnist')
+    >>> best_model_source("model.keras") == (pathlib.Path("model.keras"), None)
+    True
+    """
+    source = Path(path)
+    if not source.is_dir():
+        return source, None
+    if not (source / SPEC_FILE).exists():
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected a saved .keras model or a run "
+            f"directory (holding {SPEC_FILE}). Received: {argument}={os.fspath(path)!r}, a "
+            f"directory without {SPEC_FILE}")
+    spec = load_spec(source, check_overrides=False)
+    if not (source / MODEL_FILE).is_file():
+        raise InvalidArgumentError(
+            f"Invalid value for argument `{argument}`. Expected a run directory with a best model "
+            f"({MODEL_FILE}, written when the run finishes). Received: {argument}="
+            f"{os.fspath(path)!r}, which has none yet")
+    return source / MODEL_FILE, spec.dataset
 
 
 def run_info(run_dir: str | os.PathLike[str], *, state: RunState | None = None) -> RunInfo:
