@@ -151,6 +151,8 @@ def main(argv=None) -> int:
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW when above 0")
     parser.add_argument("--shift", type=int, default=0,
                         help="random translation of up to this many pixels while training")
+    parser.add_argument("--flip", action="store_true",
+                        help="mirror training images left to right at random")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--activation", default="relu",
                         help="of a tiny model's convolutions (a Keras name: relu, elu, ...)")
@@ -161,6 +163,8 @@ def main(argv=None) -> int:
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--alpha", type=float, default=0.5, help="weight of the labels' loss")
     args = parser.parse_args(argv)
+    if args.flip and args.teacher:
+        parser.error("--flip with --teacher: the distillation shifts its images, but does not flip them")
 
     data = load_dataset(args.dataset, validation=args.validation, seed=args.seed)
     (x, y), val = data.arrays("train", view="image"), data.arrays("validation", view="image")
@@ -176,10 +180,12 @@ def main(argv=None) -> int:
         teacher.fit(x, y, batch_size=128, epochs=args.teacher_epochs, verbose=0)
         model = Distiller(model, teacher, temperature=args.temperature, alpha=args.alpha,
                           shift=args.shift)
-    elif args.shift:
-        shift = args.shift / 28
-        model = keras.Sequential([keras.Input((28, 28, 1)),
-                                  L.RandomTranslation(shift, shift, fill_mode="constant"), model])
+    elif args.shift or args.flip:
+        augment = [L.RandomFlip("horizontal")] if args.flip else []
+        if args.shift:
+            shift = args.shift / 28
+            augment.append(L.RandomTranslation(shift, shift, fill_mode="constant"))
+        model = keras.Sequential([keras.Input((28, 28, 1)), *augment, model])
     steps = math.ceil(len(x) / args.batch_size) * args.epochs
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, steps)
     optimizer = (keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)

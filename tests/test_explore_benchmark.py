@@ -79,6 +79,22 @@ def test_a_run_with_shift_and_weight_decay_trains_adamw_on_shifted_images(capsys
     assert type(optimizer).__name__ == "AdamW" and optimizer.weight_decay == pytest.approx(0.01)
 
 
+def test_a_run_with_flip_mirrors_training_images_before_shifting_them(monkeypatch):
+    built = []
+    monkeypatch.setattr(explore.keras.Model, "compile",
+                        lambda self, optimizer, *a, **k: built.append(self))
+    monkeypatch.setattr(explore.keras.Model, "fit", lambda *a, **k: None)
+    monkeypatch.setattr(explore.keras.Model, "predict",
+                        lambda self, x, **k: explore.np.zeros((len(x), 10)))
+    assert explore.main(["mlp:64:0.1:0", "--dataset", "mnist_sample", "--flip", "--shift", "1",
+                         "--validation", "500"]) == 0
+    flip, shift = built[0].layers[:2]
+    assert (type(flip).__name__, flip.mode) == ("RandomFlip", "horizontal")
+    assert type(shift).__name__ == "RandomTranslation"
+    with pytest.raises(SystemExit):  # the distillation would not flip: refused
+        explore.main(["mlp:64:0.1:0", "--flip", "--teacher", "cnn_a"])
+
+
 def test_a_run_prints_epochs_and_a_json_summary(capsys):
     assert explore.main(["t:c2-p-g", "--dataset", "mnist_sample", "--epochs", "1",
                          "--validation", "500"]) == 0
