@@ -247,8 +247,8 @@ _PRESETS: dict[str, tuple[_Body, str]] = {
     "keras_convnet": (_keras_convnet, 'the Keras "simple MNIST convnet" example'),
     "mnist_mlp": (_dropout_mlp(1024, 1024, dropout=0.5, input_dropout=0.2),
                   "784-1024-1024-10 MLP, dropout 0.2 on the input, 0.5 after each hidden layer"),
-    "mnist_cnn": (_bn_cnn, "five batch-normalised convolutions, global average pooling: "
-                  "MNIST's tuned CNN"),
+    "mnist_cnn": (_bn_cnn, "five batch-normalised convolutions, global average pooling, "
+                  "label smoothing: MNIST's tuned CNN"),
     "fashion_mlp": (_dropout_mlp(1024, 1024, dropout=0.4, input_dropout=0.1),
                     "784-1024-1024-10 MLP, dropout 0.1 on the input, 0.4 after each hidden "
                     "layer, label smoothing"),
@@ -303,6 +303,7 @@ def build(
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
     augment: bool = True,
+    recipe: recipes.Recipe | None = None,
 ) -> keras.Model:
     """Builds and compiles a preset with the optimizer, loss and augmentation of its recipe.
 
@@ -333,6 +334,8 @@ def build(
             `False` for a student of `kerasmnist.distillation.Distiller`, which
             shifts the images itself so that its teacher sees the same ones.
             Defaults to `True`.
+        recipe: The recipe to train by (`kerasmnist.recipes.Recipe`).
+            Defaults to `None`: the preset's own, `kerasmnist.recipes.recipe(name)`.
 
     Returns:
         A compiled Keras model giving logits.
@@ -346,7 +349,7 @@ def build(
     260
     """
     body = _PRESETS[_checked(name)][0]
-    recipe = recipes.recipe(name)
+    recipe = recipes.recipe(name) if recipe is None else recipe
     image_shape = image_shape_for(input_shape)
     inputs = keras.Input(tuple(input_shape))
     x = inputs if tuple(input_shape) == image_shape else layers.Reshape(image_shape)(inputs)

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasmnist import InvalidArgumentError, load_dataset, read_events
+from kerasmnist import InvalidArgumentError, load_dataset, presets, read_events
 from kerasmnist.distillation import Distiller
 from kerasmnist.layers import TrainingShift
 from kerasmnist.recipes import RECIPES, Recipe
@@ -145,6 +145,40 @@ def test_a_preset_with_a_teacher_trains_it_first_and_keeps_only_the_student(tmp_
     x, y = load_dataset("mnist_sample", validation=100).arrays("test")
     assert result.test_accuracy == pytest.approx(model.evaluate(x, y, verbose=0)[1], abs=1e-6)
     assert json.loads((run_dir / "results.json").read_text())["params"] == 260
+
+
+def test_a_teacher_recipe_trains_the_teacher_its_way_not_by_the_teachers_own(tmp_path, monkeypatch):
+    monkeypatch.setitem(RECIPES, "logistic_regression", Recipe(epochs=4, batch_size=64,
+                                                               label_smoothing=0.1))
+    monkeypatch.setitem(RECIPES, "avgpool5_dense", Recipe(
+        epochs=1, batch_size=100, teacher="logistic_regression",
+        teacher_recipe=Recipe(epochs=1, batch_size=50), temperature=2.0, alpha=0.5))
+    built = []
+    original = presets.build
+
+    def build(name, **kwargs):
+        model = original(name, **kwargs)
+        built.append((name, type(model.loss).__name__))
+        return model
+    monkeypatch.setattr(presets, "build", build)
+    spec = RunSpec(dataset="mnist_sample", validation=100, limit=300, model="avgpool5_dense",
+                   full_eval=False, csv_log=False)
+    engine.run(spec, tmp_path / "run")
+    taught = next(e for e in read_events(tmp_path / "run" / "events.jsonl")
+                  if e["event"] == "teacher_trained")
+    assert taught["epochs"] == 1  # the pinned recipe's, not the teacher's own 4
+    # ...and its loss: no label smoothing, where the teacher's own recipe has it
+    assert ("logistic_regression", "SparseCategoricalCrossentropy") in built
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"teacher_recipe": Recipe()},  # no teacher to train
+    {"teacher": "mnist_cnn", "teacher_recipe": Recipe(teacher="mnist_mlp")},  # nested
+    {"teacher": "mnist_cnn", "teacher_recipe": {"epochs": 3}},  # not a Recipe
+])
+def test_a_teacher_recipe_needs_a_teacher_and_none_of_its_own(kwargs):
+    with pytest.raises(InvalidArgumentError, match="argument `teacher_recipe`"):
+        Recipe(**kwargs)
 
 
 def test_the_command_line_progress_reports_the_trained_teacher():

@@ -289,20 +289,21 @@ def _distillation(
     name: str, teacher: str, data: Dataset, fit: dict[str, Any],
     events: EventWriter, trial_id: str, verbose: int,
 ) -> Callable[[keras.Model], keras.Model]:
-    """Trains the `teacher` preset with its recipe on the same data; returns the function
-    that wraps a student (preset `name`) in a compiled `Distiller` from that teacher, with
-    the student's optimizer and loss and the temperature, alpha and shift of its recipe."""
-    own = recipe(teacher)
+    """Trains the `teacher` preset on the same data, with the student's recipe's
+    `teacher_recipe` or else its own; returns the function that wraps a student (preset
+    `name`) in a compiled `Distiller` from that teacher, with the student's optimizer and
+    loss and the temperature, alpha and shift of its recipe."""
+    mine = recipe(name)
+    own = mine.teacher_recipe or recipe(teacher)
     started = time.monotonic()
     teacher_model = presets.build(
         teacher, input_shape=(math.prod(data.image_shape),), num_classes=data.num_classes,
-        steps_per_epoch=math.ceil(len(data.y_train) / own.batch_size))
+        steps_per_epoch=math.ceil(len(data.y_train) / own.batch_size), recipe=own)
     history = teacher_model.fit(**fit, epochs=own.epochs, batch_size=own.batch_size,
                                 callbacks=[NanCheck()], verbose=verbose)
     logs = {key: values[-1] for key, values in history.history.items()}
     events.teacher_trained(trial_id, teacher=teacher, params=teacher_model.count_params(),
                            epochs=own.epochs, logs=logs, seconds=round(time.monotonic() - started, 3))
-    mine = recipe(name)
 
     def distil(student: keras.Model) -> keras.Model:
         distiller = Distiller(student, teacher_model, temperature=mine.temperature,
