@@ -335,7 +335,7 @@ class RunSpec:
         Example:
 
         >>> RunSpec(model="mnist_cnn").resolved().epochs
-        15
+        25
         >>> RunSpec(model="mnist_cnn", epochs=2).resolved().epochs  # given explicitly: kept
         2
         >>> RunSpec(model="mlp").resolved().batch_size is None  # each trial's hyperparameter

@@ -58,7 +58,7 @@ def proposed_epochs(model: str) -> int:
     """The epochs the form proposes for `model`: what a spec with no epochs resolves to.
 
     >>> proposed_epochs("mnist_cnn"), proposed_epochs("mlp")
-    (15, 5)
+    (25, 5)
     """
     return RunSpec(model=model).epoch_count
 
