@@ -164,10 +164,11 @@ def best_model_source(path: str | os.PathLike[str], *,
 
     >>> import tempfile, pathlib
     >>> from kerasmnist.runs.spec import RunSpec
-    >>> run_dir = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (run_dir / SPEC_FILE).write_text(RunSpec(dataset="fashion_mnist").to_toml())
-    >>> _ = (run_dir / MODEL_FILE).write_bytes(b"")
-    >>> model_file, dataset = best_model_source(run_dir)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     run_dir = pathlib.Path(folder)
+    ...     _ = (run_dir / SPEC_FILE).write_text(RunSpec(dataset="fashion_mnist").to_toml())
+    ...     _ = (run_dir / MODEL_FILE).write_bytes(b"")
+    ...     model_file, dataset = best_model_source(run_dir)
     >>> model_file.name, dataset
     ('best_model.keras', 'fashion_mnist')
     >>> best_model_source("model.keras") == (pathlib.Path("model.keras"), None)
