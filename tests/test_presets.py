@@ -162,3 +162,22 @@ def test_tiny_150_and_the_tiny_space_see_centred_images_so_no_filter_starts_dead
         np.testing.assert_allclose(out, [-MNIST_MEAN / MNIST_STD, 0.0, (1 - MNIST_MEAN) / MNIST_STD],
                                    rtol=1e-5, atol=1e-6)
         assert out.min() < 0 < out.max()  # both signs: a first filter's ReLU sees both
+
+
+def test_tiny_150_cannot_die_a_layer_whose_outputs_are_all_negative_still_passes_gradient():
+    # The second cause of dead starts: a layer of two channels pushed below zero everywhere
+    # by the first steps' high rate. Behind ReLUs it would pass no gradient back, ever.
+    import tensorflow as tf
+
+    model = presets.build("tiny_150", input_shape=(28, 28, 1))
+    last = [layer for layer in model.layers if isinstance(layer, keras.layers.SeparableConv2D)][-1]
+    last.bias.assign(np.full(last.bias.shape, -1e3, dtype="float32"))  # every output negative
+    rng = np.random.default_rng(0)
+    images = rng.random((8, 28, 28, 1), dtype=np.float32)
+    labels = rng.integers(0, 10, 8)
+    with tf.GradientTape() as tape:
+        loss = model.loss(labels, model(images, training=True))
+    gradients = tape.gradient(loss, model.trainable_weights)
+    kernel = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)).kernel
+    first = next(i for i, weight in enumerate(model.trainable_weights) if weight is kernel)
+    assert float(tf.reduce_max(tf.abs(gradients[first]))) > 0  # it can still learn

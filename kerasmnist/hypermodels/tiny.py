@@ -74,9 +74,9 @@ class TinyHyperModel(MnistHyperModel):
     ('same' padding; the first plain, the others plain or separable; each
     followed by max or average pooling, or `stacked` and pooled once after the
     last), a flatten or global pooling head, an optional dense layer, the logits
-    (with or without biases). The `tiny_150` preset is such a network: three
-    stacked convolutions, the last two separable, average pooling, no logit
-    biases.
+    (with or without biases). The `tiny_150` preset is such a network, with
+    leaky ReLUs where this space has ReLUs: three stacked convolutions, the last
+    two separable, average pooling, no logit biases.
 
     With `max_params`, every model it builds is within budget: the weight count
     is computed from the hyperparameters before building and, while it is over
