@@ -29,7 +29,7 @@ from kerasmnist import datasets, presets, recipes
 class FusedBatchNormalization(keras.layers.BatchNormalization):
     """`keras.layers.BatchNormalization` that trains with TensorFlow's fused kernel
     (`FusedBatchNormV3`): the same normalisation and moving statistics as Keras's
-    layer (checked to float rounding when it was measured), Keras's own computation
+    layer, to float rounding (`_largest_difference`), and Keras's own computation
     wherever the kernel does not apply. Measured here, not used by any preset
     (benchmarks/RESULTS.md, "Fused batch normalisation, not adopted")."""
 
